@@ -1,0 +1,95 @@
+//! One run of statbuf from a resolved `Config`: open the sinks, wire signals and the timer,
+//! run the pipeline, print the summary and choose the exit status.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use crossbeam_channel::{Receiver, unbounded};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::iterator::Signals;
+
+use crate::config::Config;
+use crate::pipeline::{self, Control, RunReport};
+use crate::sink::{CsvSink, Sink, SqliteSink, StdoutSink};
+
+/// Exit status after a second interrupt cut the final flush short (128 + SIGINT, as shells do).
+const EXIT_ABORTED: u8 = 130;
+
+/// Runs statbuf; an error here (a sink that cannot be opened) is reported by the caller.
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let sinks = open_sinks(&config)?;
+    let control = forward_signals()?;
+    let ticks = match config.interval {
+        Some(interval) => crossbeam_channel::tick(interval),
+        None => crossbeam_channel::never(),
+    };
+    let report = pipeline::run(&config, sinks, ticks, control);
+    if !config.quiet {
+        eprintln!("statbuf: {}", summary(&report));
+    }
+    Ok(exit_code(&report))
+}
+
+fn open_sinks(config: &Config) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some((path, table)) = &config.sqlite {
+        sinks.push(Box::new(SqliteSink::open(path, table, &config.schema)?));
+    }
+    if let Some(path) = &config.csv {
+        sinks.push(Box::new(CsvSink::open(path, config.schema.clone())?));
+    }
+    if let Some(stdout) = &config.stdout {
+        sinks.push(Box::new(StdoutSink::new(
+            stdout.format,
+            config.schema.clone(),
+            stdout.top,
+            config.interval.is_some(),
+        )));
+    }
+    Ok(sinks)
+}
+
+/// SIGINT and SIGTERM stop the run (after a final flush); SIGHUP and SIGUSR1 flush now.
+fn forward_signals() -> anyhow::Result<Receiver<Control>> {
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1]).context("installing signal handlers")?;
+    let (tx, rx) = unbounded();
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            let control = if signal == SIGHUP || signal == SIGUSR1 {
+                Control::FlushNow
+            } else {
+                Control::Stop
+            };
+            if tx.send(control).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+fn summary(report: &RunReport) -> String {
+    let s = &report.stats;
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{}, {} matched, {} unmatched, {}, {} oversize, {}, {}",
+        plural(s.lines, "line", "lines"),
+        s.matched,
+        s.unmatched,
+        plural(s.bad_values, "bad value", "bad values"),
+        s.oversize,
+        plural(report.flush.keys, "key", "keys"),
+        plural(report.flush.flushes, "flush", "flushes"),
+    )
+}
+
+fn exit_code(report: &RunReport) -> ExitCode {
+    if report.aborted && !report.flush.failed_sinks.is_empty() {
+        ExitCode::from(EXIT_ABORTED)
+    } else if report.input_errors > 0 || !report.flush.failed_sinks.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,349 @@
+//! The validated, resolved configuration: every flag checked and turned into what the pipeline
+//! uses (regex compiled, durations parsed, key parts named). A bad value is a `UsageError`
+//! naming its flag, which the binary reports with exit status 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+
+use crate::cli::{Args, Format};
+use crate::extract::{ExtractSpec, KeySource, Separator};
+use crate::input::{Input, ReadOptions, is_stdin};
+use crate::key::{KeySchema, RESERVED_NAMES};
+
+/// Bytes read at a time unless `--block-size` says otherwise.
+pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
+
+/// How long the final flush keeps retrying a failing sink unless `--flush-timeout` says.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A flag with a value that cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError {
+    /// The flag, as the user would type it (`--key-field`).
+    pub flag: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.flag, self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(flag: &str, message: impl Into<String>) -> UsageError {
+    UsageError {
+        flag: flag.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Where the stdout sink writes, and how.
+#[derive(Clone, Debug)]
+pub struct StdoutOptions {
+    pub format: Format,
+    pub top: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Inputs in the order they are read.
+    pub inputs: Vec<Input>,
+    pub extract: ExtractSpec,
+    /// Names of the key's parts (CSV and SQLite columns).
+    pub schema: KeySchema,
+    /// Flush every this long; `None` flushes only at the end.
+    pub interval: Option<Duration>,
+    pub stdout: Option<StdoutOptions>,
+    pub csv: Option<PathBuf>,
+    /// The SQLite database and its table.
+    pub sqlite: Option<(PathBuf, String)>,
+    pub read: ReadOptions,
+    /// Extract threads.
+    pub workers: usize,
+    pub quiet: bool,
+    pub flush_timeout: Duration,
+    pub fallback: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Config, UsageError> {
+        let separator = match &args.delimiter {
+            None => Separator::Blanks,
+            Some(text) => Separator::Byte(parse_delimiter(text)?),
+        };
+        for &n in args.key_fields.iter().chain(&args.value_field) {
+            if n == 0 {
+                let flag = if args.key_fields.contains(&0) {
+                    "--key-field"
+                } else {
+                    "--value-field"
+                };
+                return Err(usage(
+                    flag,
+                    "there is no field 0: fields count from 1, or from -1 at the end",
+                ));
+            }
+        }
+        let (key, schema) = match (&args.key_regex, args.key_fields.is_empty()) {
+            (Some(pattern), _) => regex_key(pattern)?,
+            (None, false) => (
+                KeySource::Fields(args.key_fields.clone()),
+                KeySchema::numbered(args.key_fields.len()),
+            ),
+            (None, true) => (KeySource::Line, KeySchema::single()),
+        };
+        if args.value_field.is_some()
+            && let KeySource::Regex {
+                value_group: Some(_), ..
+            } = key
+        {
+            return Err(usage(
+                "--value-field",
+                "the regex already has a group named `value`; use one or the other",
+            ));
+        }
+        let interval = args
+            .interval
+            .as_deref()
+            .map(|text| parse_duration("--interval", text))
+            .transpose()?;
+        let flush_timeout = parse_duration("--flush-timeout", &args.flush_timeout)?;
+        if !valid_identifier(&args.table) {
+            return Err(usage(
+                "--table",
+                format!(
+                    "'{}' is not a table name: use letters, digits and _, not starting with a digit or sqlite_",
+                    args.table
+                ),
+            ));
+        }
+        if args.top == Some(0) {
+            return Err(usage("--top", "must be at least 1"));
+        }
+        if args.workers == Some(0) {
+            return Err(usage("--workers", "must be at least 1"));
+        }
+        if args.block_size == Some(0) {
+            return Err(usage("--block-size", "must be at least 1"));
+        }
+        if args.max_line_bytes == 0 {
+            return Err(usage("--max-line-bytes", "must be at least 1"));
+        }
+        let stdout =
+            (args.stdout || (args.csv.is_none() && args.sqlite.is_none())).then_some(StdoutOptions {
+                format: args.format,
+                top: args.top,
+            });
+        let inputs = if args.files.is_empty() {
+            vec![Input::Stdin]
+        } else {
+            args.files
+                .iter()
+                .map(|p| {
+                    if is_stdin(p) {
+                        Input::Stdin
+                    } else {
+                        Input::File(p.clone())
+                    }
+                })
+                .collect()
+        };
+        let workers = args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(Config {
+            inputs,
+            extract: ExtractSpec {
+                key,
+                separator,
+                value_field: args.value_field,
+            },
+            schema,
+            interval,
+            stdout,
+            csv: args.csv,
+            sqlite: args.sqlite.map(|path| (path, args.table)),
+            read: ReadOptions {
+                block_size: args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE),
+                max_line_bytes: args.max_line_bytes,
+            },
+            workers,
+            quiet: args.quiet,
+            flush_timeout,
+            fallback: args.fallback,
+        })
+    }
+}
+
+/// `-d`: one byte, or `\t` spelled out.
+fn parse_delimiter(text: &str) -> Result<u8, UsageError> {
+    match text.as_bytes() {
+        [b] => Ok(*b),
+        b"\\t" => Ok(b'\t'),
+        _ => Err(usage(
+            "--delimiter",
+            format!("'{text}' is not a single byte (write a tab as '\\t')"),
+        )),
+    }
+}
+
+/// A positive humantime duration such as `500ms`, `10s` or `1m30s`.
+fn parse_duration(flag: &str, text: &str) -> Result<Duration, UsageError> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err(usage(flag, format!("'{text}' is zero; give a duration above 0"))),
+        Ok(d) => Ok(d),
+        Err(e) => Err(usage(
+            flag,
+            format!("'{text}' is not a duration like 500ms, 10s or 1m30s ({e})"),
+        )),
+    }
+}
+
+/// Compiles `--key-regex` and decides which groups make the key and the value.
+fn regex_key(pattern: &str) -> Result<(KeySource, KeySchema), UsageError> {
+    let regex = Regex::new(pattern).map_err(|e| usage("--key-regex", regex_message(pattern, &e)))?;
+    let mut named = Vec::new();
+    let mut value_group = None;
+    let mut first_unnamed = None;
+    for (index, name) in regex.capture_names().enumerate().skip(1) {
+        match name {
+            Some("value") => value_group = Some(index),
+            Some(name) => {
+                if RESERVED_NAMES.contains(&name) {
+                    return Err(usage(
+                        "--key-regex",
+                        format!("the group name '{name}' is taken by an output column; rename the group"),
+                    ));
+                }
+                named.push((index, name.to_string()));
+            }
+            None => {
+                first_unnamed.get_or_insert(index);
+            }
+        }
+    }
+    let (key_groups, schema) = if !named.is_empty() {
+        let (groups, names): (Vec<usize>, Vec<String>) = named.into_iter().unzip();
+        (groups, KeySchema::new(names))
+    } else {
+        (vec![first_unnamed.unwrap_or(0)], KeySchema::single())
+    };
+    Ok((
+        KeySource::Regex {
+            regex,
+            key_groups,
+            value_group,
+        },
+        schema,
+    ))
+}
+
+/// The regex crate's own explanation, on one line: its multi-line syntax errors end with the
+/// line `error: <what is wrong>`.
+fn regex_message(pattern: &str, error: &regex::Error) -> String {
+    let text = error.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "));
+    format!("'{pattern}' is not a valid regex: {reason}")
+}
+
+/// A table name that needs no care: `[A-Za-z_][A-Za-z0-9_]*`, not SQLite's own.
+fn valid_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.to_ascii_lowercase().starts_with("sqlite_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, UsageError> {
+        let args = Args::try_parse_from(std::iter::once("statbuf").chain(args.iter().copied())).unwrap();
+        Config::from_args(args)
+    }
+
+    fn flag_of(args: &[&str]) -> String {
+        config(args).unwrap_err().flag
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        assert_eq!(flag_of(&["-k", "0"]), "--key-field");
+        assert_eq!(flag_of(&["-k", "1", "--value-field", "0"]), "--value-field");
+        assert_eq!(flag_of(&["-i", "0s"]), "--interval");
+        assert_eq!(flag_of(&["-i", "banana"]), "--interval");
+        assert_eq!(flag_of(&["-r", "(abc"]), "--key-regex");
+        assert_eq!(flag_of(&["--table", "bad name"]), "--table");
+        assert_eq!(flag_of(&["--table", "sqlite_master"]), "--table");
+        assert_eq!(flag_of(&["-d", "ab"]), "--delimiter");
+        assert_eq!(flag_of(&["--top", "0"]), "--top");
+        assert_eq!(flag_of(&["-r", "(?P<count>x)"]), "--key-regex");
+    }
+
+    #[test]
+    fn regex_errors_keep_the_crates_reason_on_one_line() {
+        let message = config(&["-r", "(abc"]).unwrap_err().message;
+        assert!(message.contains("unclosed group"), "{message}");
+        assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn key_schemas() {
+        assert_eq!(config(&[]).unwrap().schema.names(), ["key"]);
+        assert_eq!(config(&["-k", "7"]).unwrap().schema.names(), ["key"]);
+        assert_eq!(
+            config(&["-k", "9", "-k", "7"]).unwrap().schema.names(),
+            ["key1", "key2"]
+        );
+        let c = config(&["-r", r"(?P<method>\w+) (?P<path>\S+) (?P<value>\d+)"]).unwrap();
+        assert_eq!(c.schema.names(), ["method", "path"]);
+        let KeySource::Regex {
+            key_groups,
+            value_group,
+            ..
+        } = c.extract.key
+        else {
+            panic!()
+        };
+        assert_eq!((key_groups, value_group), (vec![1, 2], Some(3)));
+        let c = config(&["-r", r"x(y)(z)"]).unwrap();
+        let KeySource::Regex { key_groups, .. } = c.extract.key else {
+            panic!()
+        };
+        assert_eq!(key_groups, [1]);
+        let c = config(&["-r", r"xyz"]).unwrap();
+        let KeySource::Regex { key_groups, .. } = c.extract.key else {
+            panic!()
+        };
+        assert_eq!(key_groups, [0]);
+    }
+
+    #[test]
+    fn sinks_and_inputs() {
+        let c = config(&["--sqlite", "t.db", "a", "-", "b"]).unwrap();
+        assert!(c.stdout.is_none());
+        assert_eq!(c.inputs[1], Input::Stdin);
+        assert!(
+            config(&["--sqlite", "t.db", "--stdout"])
+                .unwrap()
+                .stdout
+                .is_some()
+        );
+        assert_eq!(config(&[]).unwrap().inputs, [Input::Stdin]);
+        assert_eq!(
+            config(&["-d", "\\t"]).unwrap().extract.separator,
+            Separator::Byte(b'\t')
+        );
+    }
+}

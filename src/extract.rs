@@ -1,0 +1,346 @@
+//! Turning one line into a key (and a value): awk fields, fixed-delimiter fields, regex captures.
+//!
+//! Everything works on bytes and allocates nothing per line: a single-part key borrows the
+//! line, a composite key is built in a buffer the extractor reuses, and regex captures go into
+//! capture locations made once per extractor.
+
+use regex::bytes::{CaptureLocations, Regex};
+
+use crate::key::encode_part;
+
+/// How a line is split into fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Separator {
+    /// awk's default: runs of blanks separate fields and leading blanks are ignored.
+    Blanks,
+    /// Every occurrence of this byte separates two fields, so empty fields count.
+    Byte(u8),
+}
+
+/// Where the key comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// The whole line, like `sort | uniq -c`.
+    Line,
+    /// One or more fields (1-based; negative counts from the end), in order.
+    Fields(Vec<i64>),
+    /// Capture groups of a regex.
+    Regex {
+        regex: Regex,
+        /// The groups forming the key, in order; group 0 is the whole match.
+        key_groups: Vec<usize>,
+        /// The group holding the value, if the regex names one `value`.
+        value_group: Option<usize>,
+    },
+}
+
+/// What to extract from each line; shared by every worker, which builds its own `Extractor`.
+#[derive(Clone, Debug)]
+pub struct ExtractSpec {
+    pub key: KeySource,
+    pub separator: Separator,
+    /// The field holding the value to add instead of 1.
+    pub value_field: Option<i64>,
+}
+
+/// The result of extracting from one line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// The line gives this key and adds this value.
+    Key(&'a [u8], i64),
+    /// The line has too few fields, or the regex does not match.
+    Unmatched,
+    /// The line has a key but its value is not an integer.
+    BadValue,
+}
+
+/// awk's blanks: what its default field splitting (FS = " ") skips.
+#[inline]
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// One worker's extractor: the spec plus the buffers it reuses from line to line.
+pub struct Extractor {
+    spec: ExtractSpec,
+    /// Fields needed from the front of the line: the largest positive index asked for, or
+    /// `usize::MAX` when a negative index means every field must be found.
+    fields_needed: usize,
+    spans: Vec<(usize, usize)>,
+    key_buf: Vec<u8>,
+    locations: Option<CaptureLocations>,
+}
+
+impl Extractor {
+    pub fn new(spec: &ExtractSpec) -> Extractor {
+        let mut indexes: Vec<i64> = spec.value_field.into_iter().collect();
+        if let KeySource::Fields(fields) = &spec.key {
+            indexes.extend(fields);
+        }
+        let fields_needed = if indexes.iter().any(|&i| i < 0) {
+            usize::MAX
+        } else {
+            indexes.iter().map(|&i| i as usize).max().unwrap_or(0)
+        };
+        let locations = match &spec.key {
+            KeySource::Regex { regex, .. } => Some(regex.capture_locations()),
+            _ => None,
+        };
+        Extractor {
+            spec: spec.clone(),
+            fields_needed,
+            spans: Vec::new(),
+            key_buf: Vec::new(),
+            locations,
+        }
+    }
+
+    /// Extracts the key and value of `line` (which holds no `\n` and no trailing `\r`).
+    pub fn extract<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+        if self.fields_needed > 0 {
+            split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
+        }
+        let value = match self.spec.value_field {
+            None => 1,
+            Some(index) => match field(line, &self.spans, index) {
+                None => return Outcome::Unmatched,
+                Some(text) => match parse_value(text) {
+                    Some(v) => v,
+                    None => return Outcome::BadValue,
+                },
+            },
+        };
+        match &self.spec.key {
+            KeySource::Line => Outcome::Key(line, value),
+            KeySource::Fields(indexes) => {
+                if let [index] = indexes[..] {
+                    return match field(line, &self.spans, index) {
+                        Some(key) => Outcome::Key(key, value),
+                        None => Outcome::Unmatched,
+                    };
+                }
+                self.key_buf.clear();
+                for (i, &index) in indexes.iter().enumerate() {
+                    match field(line, &self.spans, index) {
+                        Some(part) => encode_part(&mut self.key_buf, part, i + 1 == indexes.len()),
+                        None => return Outcome::Unmatched,
+                    }
+                }
+                Outcome::Key(&self.key_buf, value)
+            }
+            KeySource::Regex {
+                regex,
+                key_groups,
+                value_group,
+            } => {
+                // Extractor::new always makes locations for a regex key.
+                let Some(locs) = self.locations.as_mut() else {
+                    return Outcome::Unmatched;
+                };
+                if regex.captures_read(locs, line).is_none() {
+                    return Outcome::Unmatched;
+                }
+                let group = |g: usize| locs.get(g).map_or(&line[..0], |(s, e)| &line[s..e]);
+                let value = match value_group {
+                    None => value,
+                    Some(g) => match parse_value(group(*g)) {
+                        Some(v) => v,
+                        None => return Outcome::BadValue,
+                    },
+                };
+                if let [g] = key_groups[..] {
+                    return Outcome::Key(group(g), value);
+                }
+                self.key_buf.clear();
+                for (i, &g) in key_groups.iter().enumerate() {
+                    encode_part(&mut self.key_buf, group(g), i + 1 == key_groups.len());
+                }
+                Outcome::Key(&self.key_buf, value)
+            }
+        }
+    }
+}
+
+/// Finds the spans of the first `needed` fields of `line` (all of them for `usize::MAX`).
+fn split_fields(line: &[u8], separator: Separator, needed: usize, spans: &mut Vec<(usize, usize)>) {
+    spans.clear();
+    match separator {
+        Separator::Blanks => {
+            let mut i = 0;
+            let n = line.len();
+            while spans.len() < needed {
+                while i < n && is_blank(line[i]) {
+                    i += 1;
+                }
+                if i == n {
+                    break;
+                }
+                let start = i;
+                while i < n && !is_blank(line[i]) {
+                    i += 1;
+                }
+                spans.push((start, i));
+            }
+        }
+        Separator::Byte(sep) => {
+            let mut start = 0;
+            for end in memchr::memchr_iter(sep, line) {
+                if spans.len() == needed {
+                    return;
+                }
+                spans.push((start, end));
+                start = end + 1;
+            }
+            if spans.len() < needed {
+                spans.push((start, line.len()));
+            }
+        }
+    }
+}
+
+/// Field `index` (1-based, negative from the end) among the spans found.
+#[inline]
+fn field<'a>(line: &'a [u8], spans: &[(usize, usize)], index: i64) -> Option<&'a [u8]> {
+    let position = if index > 0 {
+        usize::try_from(index - 1).ok()?
+    } else {
+        spans
+            .len()
+            .checked_sub(usize::try_from(index.unsigned_abs()).ok()?)?
+    };
+    spans.get(position).map(|&(s, e)| &line[s..e])
+}
+
+/// Parses a value: a base-10 integer with an optional sign, or `-` (Apache's "no bytes"),
+/// which is 0. Anything else, including decimals and numbers beyond 64 bits, is `None`.
+pub fn parse_value(text: &[u8]) -> Option<i64> {
+    match text {
+        b"-" => Some(0),
+        [b'-', digits @ ..] => parse_digits(digits).and_then(|v| 0i64.checked_sub(v)),
+        [b'+', digits @ ..] => parse_digits(digits),
+        digits => parse_digits(digits),
+    }
+}
+
+fn parse_digits(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KeySchema;
+
+    fn fields(indexes: &[i64], separator: Separator) -> Extractor {
+        Extractor::new(&ExtractSpec {
+            key: KeySource::Fields(indexes.to_vec()),
+            separator,
+            value_field: None,
+        })
+    }
+
+    fn key(ex: &mut Extractor, line: &[u8]) -> Option<Vec<u8>> {
+        match ex.extract(line) {
+            Outcome::Key(k, _) => Some(k.to_vec()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn awk_fields_skip_runs_of_blanks() {
+        let mut ex = fields(&[2], Separator::Blanks);
+        assert_eq!(key(&mut ex, b"  a \t b  c").as_deref(), Some(&b"b"[..]));
+        assert_eq!(key(&mut ex, b"a\x0bb\x0cc").as_deref(), Some(&b"b"[..]));
+        assert_eq!(key(&mut ex, b"only"), None);
+        assert_eq!(key(&mut ex, b"   "), None);
+        assert_eq!(key(&mut ex, b""), None);
+    }
+
+    #[test]
+    fn negative_fields_count_from_the_end() {
+        let mut ex = fields(&[-1], Separator::Blanks);
+        assert_eq!(key(&mut ex, b"a b c ").as_deref(), Some(&b"c"[..]));
+        let mut ex = fields(&[-3], Separator::Blanks);
+        assert_eq!(key(&mut ex, b"a b c").as_deref(), Some(&b"a"[..]));
+        assert_eq!(key(&mut ex, b"b c"), None);
+        let mut ex = fields(&[i64::MIN], Separator::Blanks);
+        assert_eq!(key(&mut ex, b"a b c"), None);
+    }
+
+    #[test]
+    fn delimiter_keeps_empty_fields() {
+        let mut ex = fields(&[2], Separator::Byte(b','));
+        assert_eq!(key(&mut ex, b"a,,c").as_deref(), Some(&b""[..]));
+        assert_eq!(key(&mut ex, b"a,b").as_deref(), Some(&b"b"[..]));
+        assert_eq!(key(&mut ex, b"a"), None);
+        let mut ex = fields(&[-1], Separator::Byte(b','));
+        assert_eq!(key(&mut ex, b"a,b,").as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn composite_field_key() {
+        let mut ex = fields(&[3, 1], Separator::Blanks);
+        let k = key(&mut ex, b"x y z").unwrap();
+        let parts: Vec<&[u8]> = KeySchema::numbered(2).decode(&k).collect();
+        assert_eq!(parts, [&b"z"[..], &b"x"[..]]);
+        assert_eq!(key(&mut ex, b"x y"), None);
+    }
+
+    #[test]
+    fn value_field_is_added() {
+        let mut ex = Extractor::new(&ExtractSpec {
+            key: KeySource::Fields(vec![1]),
+            separator: Separator::Blanks,
+            value_field: Some(2),
+        });
+        assert_eq!(ex.extract(b"a 42"), Outcome::Key(b"a", 42));
+        assert_eq!(ex.extract(b"a -"), Outcome::Key(b"a", 0));
+        assert_eq!(ex.extract(b"a 1.5"), Outcome::BadValue);
+        assert_eq!(ex.extract(b"a"), Outcome::Unmatched);
+    }
+
+    #[test]
+    fn regex_groups() {
+        let spec = |re: &str, key_groups: Vec<usize>, value_group| ExtractSpec {
+            key: KeySource::Regex {
+                regex: Regex::new(re).unwrap(),
+                key_groups,
+                value_group,
+            },
+            separator: Separator::Blanks,
+            value_field: None,
+        };
+        let mut ex = Extractor::new(&spec(r#""[A-Z]+ (\S+)"#, vec![1], None));
+        assert_eq!(ex.extract(b"x \"GET /a HTTP\""), Outcome::Key(b"/a", 1));
+        assert_eq!(ex.extract(b"no request"), Outcome::Unmatched);
+        let mut ex = Extractor::new(&spec(r"(?P<k>\w+)=(?P<value>\S+)", vec![1], Some(2)));
+        assert_eq!(ex.extract(b"bytes=12"), Outcome::Key(b"bytes", 12));
+        assert_eq!(ex.extract(b"bytes=x"), Outcome::BadValue);
+        let mut ex = Extractor::new(&spec(r"(a)?b", vec![1], None));
+        assert_eq!(ex.extract(b"b"), Outcome::Key(b"", 1));
+    }
+
+    #[test]
+    fn values_parse_as_integers_only() {
+        assert_eq!(parse_value(b"0"), Some(0));
+        assert_eq!(parse_value(b"+7"), Some(7));
+        assert_eq!(parse_value(b"-7"), Some(-7));
+        assert_eq!(parse_value(b"-"), Some(0));
+        assert_eq!(parse_value(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_value(b"9223372036854775808"), None);
+        assert_eq!(parse_value(b""), None);
+        assert_eq!(parse_value(b"+"), None);
+        assert_eq!(parse_value(b"1e3"), None);
+        assert_eq!(parse_value(b" 1"), None);
+    }
+}

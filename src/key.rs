@@ -1,0 +1,148 @@
+//! How a key made of several parts is stored as one byte string, and the names of its parts.
+//!
+//! A single-part key is stored as its own bytes, so the common case copies nothing. A composite
+//! key stores every part but the last behind a LEB128 length prefix, then the last part as is:
+//! any byte may appear in any part (logs are not always text), and decoding never guesses.
+
+/// The names of a key's parts, in order: the column names of the CSV and SQLite sinks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySchema {
+    names: Vec<String>,
+}
+
+/// Names no key part may take, because the sinks use them for their own columns.
+pub const RESERVED_NAMES: &[&str] = &["count", "first_seen", "last_seen", "window_start", "window_end"];
+
+impl KeySchema {
+    /// A schema with the given part names; callers have validated them.
+    pub fn new(names: Vec<String>) -> KeySchema {
+        debug_assert!(!names.is_empty());
+        KeySchema { names }
+    }
+
+    /// The schema of a single-part key, whose column is `key`.
+    pub fn single() -> KeySchema {
+        KeySchema::new(vec!["key".to_string()])
+    }
+
+    /// The schema of `n` unnamed parts: `key` for one, `key1`, `key2`, ... for more.
+    pub fn numbered(n: usize) -> KeySchema {
+        if n == 1 {
+            return KeySchema::single();
+        }
+        KeySchema::new((1..=n).map(|i| format!("key{i}")).collect())
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn parts(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Splits an encoded key into its parts.
+    pub fn decode<'k>(&self, key: &'k [u8]) -> Parts<'k> {
+        Parts {
+            rest: key,
+            left: self.names.len(),
+        }
+    }
+}
+
+/// Appends one part of a composite key to `out`. `last` marks the final part, which is stored
+/// without a length prefix.
+pub fn encode_part(out: &mut Vec<u8>, part: &[u8], last: bool) {
+    if !last {
+        let mut n = part.len();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out.extend_from_slice(part);
+}
+
+/// The parts of an encoded key, in order.
+pub struct Parts<'k> {
+    rest: &'k [u8],
+    left: usize,
+}
+
+impl<'k> Iterator for Parts<'k> {
+    type Item = &'k [u8];
+
+    fn next(&mut self) -> Option<&'k [u8]> {
+        match self.left {
+            0 => None,
+            1 => {
+                self.left = 0;
+                Some(std::mem::take(&mut self.rest))
+            }
+            _ => {
+                self.left -= 1;
+                let mut len = 0usize;
+                let mut shift = 0;
+                let mut used = 0;
+                for &byte in self.rest {
+                    used += 1;
+                    len |= usize::from(byte & 0x7f) << shift;
+                    shift += 7;
+                    if byte & 0x80 == 0 || shift >= usize::BITS {
+                        break;
+                    }
+                }
+                // Keys are only ever built by `encode_part`, so the length fits; clamping keeps
+                // a corrupt key from panicking all the same.
+                let body = &self.rest[used..];
+                let len = len.min(body.len());
+                let (part, rest) = body.split_at(len);
+                self.rest = rest;
+                Some(part)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(parts: &[&[u8]]) {
+        let mut key = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            encode_part(&mut key, part, i + 1 == parts.len());
+        }
+        let schema = KeySchema::numbered(parts.len());
+        let decoded: Vec<&[u8]> = schema.decode(&key).collect();
+        assert_eq!(decoded, parts);
+    }
+
+    #[test]
+    fn single_part_is_stored_as_is() {
+        let mut key = Vec::new();
+        encode_part(&mut key, b"/index.html", true);
+        assert_eq!(key, b"/index.html");
+        roundtrip(&[b"/index.html"]);
+    }
+
+    #[test]
+    fn composite_parts_survive_any_bytes() {
+        roundtrip(&[b"200", b"/a b"]);
+        roundtrip(&[b"", b"", b""]);
+        roundtrip(&[b"\x00\xff\x80", b"\n", b"x"]);
+        let long = vec![b'z'; 300];
+        roundtrip(&[&long, b"tail", &long]);
+    }
+
+    #[test]
+    fn numbered_names() {
+        assert_eq!(KeySchema::numbered(1).names(), ["key"]);
+        assert_eq!(KeySchema::numbered(2).names(), ["key1", "key2"]);
+    }
+}

@@ -1,0 +1,31 @@
+//! statbuf: count keys from log lines and flush the aggregated counts to stdout, CSV or SQLite.
+//!
+//! The pipeline, as the binary runs it (see `docs/ARCHITECTURE.md`):
+//!
+//! ```text
+//!  input ──blocks──▶ dispatcher ──blocks, flush markers──▶ extract workers (one map each)
+//!                        ▲  │                                      │ partial counts
+//!       ticks, signals ──┘  └──────────── merge ◀──────────────────┘
+//!                                          │ snapshot
+//!                                          ▼
+//!                                       flusher ──▶ sinks: stdout | csv | sqlite
+//! ```
+//!
+//! Each module has one job: `input` cuts files and stdin into blocks of whole lines, `extract`
+//! turns a line into a key and a value, `counter` keeps per-key totals, `pipeline` runs the
+//! threads and decides when to flush, `flusher` writes snapshots to the `sink`s and keeps the
+//! ones that failed.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod counter;
+pub mod extract;
+pub mod flusher;
+pub mod input;
+pub mod key;
+pub mod loggen;
+pub mod pipeline;
+pub mod sink;
+pub mod stop;
+pub mod timefmt;

@@ -1,0 +1,268 @@
+//! The threads and channels that connect input, extraction, counting and flushing.
+//!
+//! The dispatcher (the calling thread) hands blocks round-robin to the workers, each of which
+//! extracts keys into a map of its own. To flush, it sends a flush marker down every worker's
+//! queue: a worker that reaches the marker has counted exactly the blocks it was given before
+//! it, and hands its map over. The dispatcher merges the maps into one snapshot, which goes to
+//! the flusher thread; workers go on counting while the flusher writes.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+
+use crate::config::Config;
+use crate::counter::{Counts, LineStats};
+use crate::extract::{ExtractSpec, Extractor, Outcome};
+use crate::flusher::{FlushOptions, FlushReport, Flusher, FlusherEvent};
+use crate::input::{self, Block, BufferPool, ReadEvent};
+use crate::sink::{Sink, Snapshot};
+use crate::stop::Stop;
+
+/// Blocks read ahead of the dispatcher: enough to keep the workers busy while it flushes.
+const READ_QUEUE: usize = 4;
+/// Blocks queued for each worker.
+const WORKER_QUEUE: usize = 2;
+/// Snapshots waiting for the flusher; when it falls behind, reading waits (bounded memory).
+const SNAPSHOT_QUEUE: usize = 2;
+
+/// What the outside world asks of a running pipeline (from signals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Stop reading, flush, finish (SIGINT, SIGTERM). A second one while the final flush is
+    /// still retrying gives up on it.
+    Stop,
+    /// Flush now and go on (SIGHUP, SIGUSR1).
+    FlushNow,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub stats: LineStats,
+    pub flush: FlushReport,
+    /// Inputs that could not be opened or read.
+    pub input_errors: usize,
+    /// The final flush was cut short by a second stop.
+    pub aborted: bool,
+}
+
+enum WorkerMessage {
+    Block(Block),
+    Flush,
+}
+
+/// One worker's counts since the last flush.
+struct Partial {
+    counts: Counts,
+    stats: LineStats,
+}
+
+/// Runs the pipeline until the inputs end or a `Control::Stop` arrives, flushing on every
+/// tick, and returns once the final flush is written (or given up on).
+pub fn run(
+    config: &Config,
+    sinks: Vec<Box<dyn Sink>>,
+    ticks: Receiver<Instant>,
+    control: Receiver<Control>,
+) -> RunReport {
+    let stop = match Stop::new() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("statbuf: cannot create a pipe: {error}");
+            return RunReport {
+                input_errors: 1,
+                ..RunReport::default()
+            };
+        }
+    };
+    let pool = BufferPool::new();
+    let (read_tx, read_rx) = bounded::<ReadEvent>(READ_QUEUE);
+    let (partial_tx, partial_rx) = unbounded::<Partial>();
+    let (snapshot_tx, snapshot_rx) = bounded::<Arc<Snapshot>>(SNAPSHOT_QUEUE);
+    let (abort_tx, abort_rx) = bounded::<()>(1);
+    let (flusher_tx, flusher_rx) = unbounded::<FlusherEvent>();
+    let (done_tx, done_rx) = bounded::<()>(1);
+    let flusher = Flusher::new(
+        sinks,
+        FlushOptions {
+            timeout: config.flush_timeout,
+            fallback: config.fallback.clone(),
+            schema: config.schema.clone(),
+        },
+    );
+
+    std::thread::scope(|scope| {
+        let (stop, pool) = (&stop, &pool);
+        scope.spawn(move || input::read_all(&config.inputs, &config.read, pool, &read_tx, stop));
+        let flusher = scope.spawn(move || {
+            let report = flusher.run(snapshot_rx, abort_rx, flusher_tx);
+            let _ = done_tx.send(());
+            report
+        });
+        let workers: Vec<Sender<WorkerMessage>> = (0..config.workers)
+            .map(|_| {
+                let (tx, rx) = bounded(WORKER_QUEUE);
+                let partial_tx = partial_tx.clone();
+                let spec = &config.extract;
+                let max_line = config.read.max_line_bytes;
+                scope.spawn(move || work(spec, max_line, rx, partial_tx, pool));
+                tx
+            })
+            .collect();
+
+        let mut dispatcher = Dispatcher {
+            workers,
+            next: 0,
+            partials: partial_rx,
+            snapshots: snapshot_tx,
+            window_start: SystemTime::now(),
+            report: RunReport::default(),
+        };
+        loop {
+            select! {
+                recv(read_rx) -> event => match event {
+                    Ok(ReadEvent::Block(block)) => dispatcher.dispatch(block),
+                    Ok(ReadEvent::Failed { input, error }) => {
+                        eprintln!("statbuf: {input}: {error}");
+                        dispatcher.report.input_errors += 1;
+                    }
+                    Err(_) => break,
+                },
+                recv(ticks) -> _ => dispatcher.flush(),
+                recv(control) -> message => match message {
+                    Ok(Control::Stop) => stop.request(),
+                    Ok(Control::FlushNow) => dispatcher.flush(),
+                    Err(_) => {}
+                },
+                recv(flusher_rx) -> event => if let Ok(FlusherEvent::NoSinksLeft) = event {
+                    stop.request();
+                },
+            }
+        }
+        dispatcher.flush();
+        let Dispatcher {
+            workers,
+            snapshots,
+            mut report,
+            ..
+        } = dispatcher;
+        drop(workers);
+        drop(snapshots);
+        // Wait for the final flush; a stop meanwhile gives up on sinks that keep failing.
+        loop {
+            select! {
+                recv(done_rx) -> _ => break,
+                recv(control) -> message => if let Ok(Control::Stop) = message {
+                    report.aborted = true;
+                    let _ = abort_tx.try_send(());
+                },
+            }
+        }
+        report.flush = flusher.join().unwrap_or_default();
+        report
+    })
+}
+
+struct Dispatcher {
+    workers: Vec<Sender<WorkerMessage>>,
+    /// The worker that gets the next block.
+    next: usize,
+    partials: Receiver<Partial>,
+    snapshots: Sender<Arc<Snapshot>>,
+    window_start: SystemTime,
+    report: RunReport,
+}
+
+impl Dispatcher {
+    fn dispatch(&mut self, block: Block) {
+        // A worker only goes away if it panicked; its blocks are then counted by no one, and
+        // the flush below reports the loss as a missing partial.
+        let _ = self.workers[self.next].send(WorkerMessage::Block(block));
+        self.next = (self.next + 1) % self.workers.len();
+    }
+
+    /// Collects every worker's counts into one snapshot and hands it to the flusher.
+    fn flush(&mut self) {
+        let mut asked = 0;
+        for worker in &self.workers {
+            if worker.send(WorkerMessage::Flush).is_ok() {
+                asked += 1;
+            }
+        }
+        let mut counts = Counts::new();
+        for _ in 0..asked {
+            match self.partials.recv() {
+                Ok(partial) => {
+                    counts.merge(partial.counts);
+                    self.report.stats.add(&partial.stats);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = SystemTime::now();
+        if !counts.is_empty() {
+            let snapshot = Snapshot::new(self.window_start, now, counts);
+            // The flusher only goes away once every snapshot sender is dropped.
+            let _ = self.snapshots.send(Arc::new(snapshot));
+        }
+        self.window_start = now;
+    }
+}
+
+/// A worker: counts the blocks it is given, and hands its counts over at each flush marker.
+fn work(
+    spec: &ExtractSpec,
+    max_line_bytes: usize,
+    messages: Receiver<WorkerMessage>,
+    partials: Sender<Partial>,
+    pool: &BufferPool,
+) {
+    let mut extractor = Extractor::new(spec);
+    let mut counts = Counts::new();
+    let mut stats = LineStats::default();
+    for message in messages {
+        match message {
+            WorkerMessage::Block(block) => {
+                count_block(&mut extractor, max_line_bytes, &block, &mut counts, &mut stats);
+                pool.give(block.data);
+            }
+            WorkerMessage::Flush => {
+                let partial = Partial {
+                    counts: std::mem::take(&mut counts),
+                    stats: std::mem::take(&mut stats),
+                };
+                if partials.send(partial).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Counts the lines of one block.
+pub fn count_block(
+    extractor: &mut Extractor,
+    max_line_bytes: usize,
+    block: &Block,
+    counts: &mut Counts,
+    stats: &mut LineStats,
+) {
+    stats.lines += block.oversize;
+    stats.oversize += block.oversize;
+    for line in input::lines(&block.data) {
+        stats.lines += 1;
+        if line.len() > max_line_bytes {
+            stats.oversize += 1;
+            continue;
+        }
+        match extractor.extract(line) {
+            Outcome::Key(key, value) => {
+                counts.add(key, value);
+                stats.matched += 1;
+            }
+            Outcome::Unmatched => stats.unmatched += 1,
+            Outcome::BadValue => stats.bad_values += 1,
+        }
+    }
+}

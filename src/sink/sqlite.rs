@@ -1,0 +1,155 @@
+//! The SQLite sink: per-key totals upserted additively, one transaction per flush.
+//!
+//! Schema (for a single-part key; a composite key has one TEXT column per part instead of
+//! `key`, and all of them form the primary key):
+//!
+//! ```sql
+//! CREATE TABLE counts (
+//!     key        TEXT    NOT NULL PRIMARY KEY,
+//!     count      INTEGER NOT NULL,  -- total over every flush
+//!     first_seen TEXT    NOT NULL,  -- start of the first window the key was flushed in
+//!     last_seen  TEXT    NOT NULL   -- end of the last such window
+//! ) WITHOUT ROWID;
+//! ```
+//!
+//! Keys are stored as TEXT holding the key's bytes exactly, even when they are not UTF-8.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+
+use crate::key::KeySchema;
+use crate::sink::{Sink, Snapshot};
+
+/// How long a flush waits for another connection's lock before it fails and is retried.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub struct SqliteSink {
+    path: PathBuf,
+    connection: Connection,
+    schema: KeySchema,
+    upsert: String,
+}
+
+impl SqliteSink {
+    /// Opens (or creates) the database and the table, and checks that an existing table has
+    /// this run's key columns.
+    pub fn open(path: &Path, table: &str, schema: &KeySchema) -> anyhow::Result<SqliteSink> {
+        let connection = Connection::open(path).with_context(|| format!("{}", path.display()))?;
+        let setup = || -> rusqlite::Result<()> {
+            connection.busy_timeout(BUSY_TIMEOUT)?;
+            // WAL lets readers query while statbuf writes; NORMAL sync keeps every commit atomic.
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(())
+        };
+        setup().with_context(|| format!("{}", path.display()))?;
+        let keys: Vec<String> = schema.names().iter().map(|n| quote(n)).collect();
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table_q} ({columns}, count INTEGER NOT NULL, \
+             first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY ({keys})) WITHOUT ROWID",
+            table_q = quote(table),
+            columns = keys
+                .iter()
+                .map(|k| format!("{k} TEXT NOT NULL"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            keys = keys.join(", "),
+        );
+        connection
+            .execute(&create, [])
+            .with_context(|| format!("{}: creating table {table}", path.display()))?;
+        check_columns(&connection, path, table, schema)?;
+        let placeholders = vec!["?"; keys.len() + 3].join(", ");
+        let upsert = format!(
+            "INSERT INTO {table_q} ({keys}, count, first_seen, last_seen) VALUES ({placeholders}) \
+             ON CONFLICT ({keys}) DO UPDATE SET count = count + excluded.count, \
+             last_seen = excluded.last_seen",
+            table_q = quote(table),
+            keys = keys.join(", "),
+        );
+        Ok(SqliteSink {
+            path: path.to_path_buf(),
+            connection,
+            schema: schema.clone(),
+            upsert,
+        })
+    }
+
+    fn write_rows(&mut self, snapshot: &Snapshot) -> rusqlite::Result<()> {
+        let (start, end) = (snapshot.start_text(), snapshot.end_text());
+        let SqliteSink {
+            connection,
+            schema,
+            upsert,
+            ..
+        } = self;
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut statement = tx.prepare_cached(upsert)?;
+            let mut rows: Vec<&(Box<[u8]>, i64)> = snapshot.rows.iter().collect();
+            // In key order the B-tree is written page after page instead of all over.
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut values: Vec<ToSqlOutput> = Vec::with_capacity(schema.parts() + 3);
+            for (key, total) in rows {
+                values.clear();
+                values.extend(
+                    schema
+                        .decode(key)
+                        .map(|p| ToSqlOutput::Borrowed(ValueRef::Text(p))),
+                );
+                values.push(ToSqlOutput::from(*total));
+                values.push(ToSqlOutput::Borrowed(ValueRef::Text(start.as_bytes())));
+                values.push(ToSqlOutput::Borrowed(ValueRef::Text(end.as_bytes())));
+                statement.execute(params_from_iter(values.drain(..)))?;
+            }
+        }
+        tx.commit()
+    }
+}
+
+impl Sink for SqliteSink {
+    fn name(&self) -> String {
+        format!("sqlite {}", self.path.display())
+    }
+
+    fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
+        if snapshot.rows.is_empty() {
+            return Ok(());
+        }
+        self.write_rows(snapshot).map_err(anyhow::Error::from)
+    }
+}
+
+/// An identifier, double-quoted for SQL. Table and column names are validated before they get
+/// here; quoting keeps a keyword such as `order` usable all the same.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// An existing table must have exactly this run's key columns (and ours for the rest).
+fn check_columns(
+    connection: &Connection,
+    path: &Path,
+    table: &str,
+    schema: &KeySchema,
+) -> anyhow::Result<()> {
+    let mut statement = connection.prepare(&format!("PRAGMA table_info({})", quote(table)))?;
+    let columns: Vec<String> = statement
+        .query_map([], |row| row.get::<_, String>(1))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut expected: Vec<String> = schema.names().to_vec();
+    expected.extend(["count", "first_seen", "last_seen"].map(String::from));
+    if columns != expected {
+        bail!(
+            "{}: table {table} has the columns ({}) but this run writes ({}); use --table to name another",
+            path.display(),
+            columns.join(", "),
+            expected.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The stdout sink: `sort | uniq -c | sort -rn`-style lines, or TSV, CSV or JSON lines.
+
+use std::io::Write;
+
+use crate::cli::Format;
+use crate::key::KeySchema;
+use crate::sink::{Sink, Snapshot, csv_header, csv_record};
+
+pub struct StdoutSink {
+    format: Format,
+    schema: KeySchema,
+    /// Keep only the largest N rows of each flush.
+    top: Option<usize>,
+    /// With `--interval` each flush is a block marked with its window.
+    mark_windows: bool,
+    header_written: bool,
+}
+
+impl StdoutSink {
+    pub fn new(format: Format, schema: KeySchema, top: Option<usize>, mark_windows: bool) -> StdoutSink {
+        StdoutSink {
+            format,
+            schema,
+            top,
+            mark_windows,
+            header_written: false,
+        }
+    }
+
+    fn render(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        let rows = &snapshot.rows[..self.top.unwrap_or(usize::MAX).min(snapshot.rows.len())];
+        let (start, end) = (snapshot.start_text(), snapshot.end_text());
+        match self.format {
+            Format::Plain => {
+                if self.mark_windows {
+                    writeln!(out, "# {start} {end}")?;
+                }
+                for (key, total) in rows {
+                    write!(out, "{total:>7} ")?;
+                    for (i, part) in self.schema.decode(key).enumerate() {
+                        if i > 0 {
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(part);
+                    }
+                    out.push(b'\n');
+                }
+            }
+            Format::Tsv => {
+                if !self.header_written {
+                    writeln!(
+                        out,
+                        "window_start\twindow_end\t{}\tcount",
+                        self.schema.names().join("\t")
+                    )?;
+                    self.header_written = true;
+                }
+                for (key, total) in rows {
+                    write!(out, "{start}\t{end}\t")?;
+                    for part in self.schema.decode(key) {
+                        escape_tsv(part, out);
+                        out.push(b'\t');
+                    }
+                    writeln!(out, "{total}")?;
+                }
+            }
+            Format::Csv => {
+                let mut writer = ::csv::WriterBuilder::new().from_writer(&mut *out);
+                if !self.header_written {
+                    writer.write_record(csv_header(&self.schema))?;
+                    self.header_written = true;
+                }
+                for (key, total) in rows {
+                    writer.write_record(csv_record(&self.schema, &start, &end, key, *total))?;
+                }
+                writer.flush()?;
+            }
+            Format::Json => {
+                for (key, total) in rows {
+                    write!(out, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
+                    for (name, part) in self.schema.names().iter().zip(self.schema.decode(key)) {
+                        write!(out, ",\"{name}\":")?;
+                        json_string(part, out);
+                    }
+                    writeln!(out, ",\"count\":{total}}}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for StdoutSink {
+    fn name(&self) -> String {
+        "stdout".to_string()
+    }
+
+    fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
+        if snapshot.rows.is_empty() {
+            return Ok(());
+        }
+        let mut out = Vec::with_capacity(snapshot.rows.len() * 48);
+        self.render(snapshot, &mut out)?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&out)?;
+        stdout.flush()?;
+        Ok(())
+    }
+}
+
+/// TSV cannot hold a tab or a newline in a field: write them, and the backslash, escaped.
+fn escape_tsv(part: &[u8], out: &mut Vec<u8>) {
+    for &b in part {
+        match b {
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// A JSON string. JSON holds only Unicode, so bytes that are not UTF-8 become U+FFFD.
+fn json_string(part: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in String::from_utf8_lossy(part).chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                // Writing into a Vec cannot fail.
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let mut utf8 = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counter::Counts;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn snapshot(pairs: &[(&[u8], i64)]) -> Snapshot {
+        let mut counts = Counts::new();
+        for (k, n) in pairs {
+            counts.add(k, *n);
+        }
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        Snapshot::new(t, t + Duration::from_secs(10), counts)
+    }
+
+    fn render(format: Format, top: Option<usize>, marks: bool, snap: &Snapshot) -> String {
+        let mut sink = StdoutSink::new(format, KeySchema::single(), top, marks);
+        let mut out = Vec::new();
+        sink.render(snap, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plain_is_like_uniq_c_sorted() {
+        let snap = snapshot(&[(b"/b", 3), (b"/a", 3), (b"/c", 12)]);
+        assert_eq!(
+            render(Format::Plain, None, false, &snap),
+            "     12 /c\n      3 /a\n      3 /b\n"
+        );
+        assert_eq!(render(Format::Plain, Some(1), false, &snap), "     12 /c\n");
+        assert!(render(Format::Plain, None, true, &snap).starts_with("# 2023-11-14T22:13:20.000Z "));
+    }
+
+    #[test]
+    fn machine_formats_escape_keys() {
+        let snap = snapshot(&[(b"a\tb\"c\\", 1)]);
+        let tsv = render(Format::Tsv, None, false, &snap);
+        assert!(tsv.ends_with("\ta\\tb\"c\\\\\t1\n"), "{tsv}");
+        let json = render(Format::Json, None, false, &snap);
+        assert!(
+            json.ends_with(",\"key\":\"a\\tb\\\"c\\\\\",\"count\":1}\n"),
+            "{json}"
+        );
+        let csv = render(Format::Csv, None, false, &snap);
+        assert!(csv.starts_with("window_start,window_end,key,count\n"));
+        assert!(csv.ends_with(",\"a\tb\"\"c\\\",1\n"), "{csv}");
+    }
+}
