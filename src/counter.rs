@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::key;
+
 /// Keys are hashed with foldhash, seeded per process: fast on short keys, and log lines are
 /// attacker-controlled input, so the seed must not be predictable.
 type Hasher = foldhash::fast::RandomState;
@@ -60,10 +62,11 @@ impl Counts {
     }
 
     /// Empties the map into a list sorted like `sort | uniq -c | sort -rn`: total descending,
-    /// ties by key ascending (bytewise), so output is the same from run to run.
-    pub fn into_sorted(self) -> Vec<(Box<[u8]>, i64)> {
+    /// ties by key ascending (part by part, bytewise, for keys of `parts` parts), so output is
+    /// the same from run to run.
+    pub fn into_sorted(self, parts: usize) -> Vec<(Box<[u8]>, i64)> {
         let mut rows: Vec<(Box<[u8]>, i64)> = self.map.into_iter().collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| key::compare(&a.0, &b.0, parts)));
         rows
     }
 }
@@ -120,7 +123,7 @@ mod tests {
         for (k, n) in [(&b"b"[..], 2), (b"a", 2), (b"c", 3), (b"\xff", 1)] {
             c.add(k, n);
         }
-        let keys: Vec<Vec<u8>> = c.into_sorted().into_iter().map(|(k, _)| k.into_vec()).collect();
+        let keys: Vec<Vec<u8>> = c.into_sorted(1).into_iter().map(|(k, _)| k.into_vec()).collect();
         assert_eq!(
             keys,
             [b"c".to_vec(), b"a".to_vec(), b"b".to_vec(), b"\xff".to_vec()]

@@ -54,10 +54,11 @@ pub enum Outcome<'a> {
     BadValue,
 }
 
-/// awk's blanks: what its default field splitting (FS = " ") skips.
+/// awk's blanks: what its default field splitting (FS = " ") skips. mawk and gawk split on
+/// space and tab (and newline, which never occurs inside a line) but not on `\r`, `\v` or `\f`.
 #[inline]
 fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+    b == b' ' || b == b'\t'
 }
 
 /// One worker's extractor: the spec plus the buffers it reuses from line to line.
@@ -182,6 +183,8 @@ fn split_fields(line: &[u8], separator: Separator, needed: usize, spans: &mut Ve
                 spans.push((start, i));
             }
         }
+        // Like awk with a one-character FS, an empty line has no fields at all.
+        Separator::Byte(_) if line.is_empty() => {}
         Separator::Byte(sep) => {
             let mut start = 0;
             for end in memchr::memchr_iter(sep, line) {
@@ -260,7 +263,7 @@ mod tests {
     fn awk_fields_skip_runs_of_blanks() {
         let mut ex = fields(&[2], Separator::Blanks);
         assert_eq!(key(&mut ex, b"  a \t b  c").as_deref(), Some(&b"b"[..]));
-        assert_eq!(key(&mut ex, b"a\x0bb\x0cc").as_deref(), Some(&b"b"[..]));
+        assert_eq!(key(&mut ex, b"a\x0bb \rc").as_deref(), Some(&b"\rc"[..]));
         assert_eq!(key(&mut ex, b"only"), None);
         assert_eq!(key(&mut ex, b"   "), None);
         assert_eq!(key(&mut ex, b""), None);
@@ -283,6 +286,9 @@ mod tests {
         assert_eq!(key(&mut ex, b"a,,c").as_deref(), Some(&b""[..]));
         assert_eq!(key(&mut ex, b"a,b").as_deref(), Some(&b"b"[..]));
         assert_eq!(key(&mut ex, b"a"), None);
+        let mut ex = fields(&[1], Separator::Byte(b','));
+        assert_eq!(key(&mut ex, b""), None);
+        assert_eq!(key(&mut ex, b",").as_deref(), Some(&b""[..]));
         let mut ex = fields(&[-1], Separator::Byte(b','));
         assert_eq!(key(&mut ex, b"a,b,").as_deref(), Some(&b""[..]));
     }

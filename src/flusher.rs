@@ -132,6 +132,7 @@ impl Flusher {
                     state.backlog = Some(Snapshot {
                         window_start: snapshot.window_start,
                         window_end: snapshot.window_end,
+                        parts: snapshot.parts,
                         rows: snapshot.rows.clone(),
                     })
                 }

@@ -68,6 +68,19 @@ pub fn encode_part(out: &mut Vec<u8>, part: &[u8], last: bool) {
     out.extend_from_slice(part);
 }
 
+/// Orders two encoded keys of `parts` parts part by part, each in byte order: the order of
+/// `ORDER BY key1, key2` (for one part, plain byte order).
+pub fn compare(a: &[u8], b: &[u8], parts: usize) -> std::cmp::Ordering {
+    if parts == 1 {
+        return a.cmp(b);
+    }
+    let decode = |key| Parts {
+        rest: key,
+        left: parts,
+    };
+    decode(a).cmp(decode(b))
+}
+
 /// The parts of an encoded key, in order.
 pub struct Parts<'k> {
     rest: &'k [u8],
@@ -138,6 +151,22 @@ mod tests {
         roundtrip(&[b"\x00\xff\x80", b"\n", b"x"]);
         let long = vec![b'z'; 300];
         roundtrip(&[&long, b"tail", &long]);
+    }
+
+    #[test]
+    fn composite_keys_order_part_by_part() {
+        let encode = |parts: &[&[u8]]| {
+            let mut key = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                encode_part(&mut key, part, i + 1 == parts.len());
+            }
+            key
+        };
+        let (head, put) = (encode(&[b"HEAD", b"/a"]), encode(&[b"PUT", b"/a"]));
+        assert_eq!(compare(&head, &put, 2), std::cmp::Ordering::Less);
+        let (short, long) = (encode(&[b"GE", b"z"]), encode(&[b"GET", b"a"]));
+        assert_eq!(compare(&short, &long, 2), std::cmp::Ordering::Less);
+        assert_eq!(compare(b"b", b"a", 1), std::cmp::Ordering::Greater);
     }
 
     #[test]

@@ -45,6 +45,9 @@ fn clap_error(error: clap::Error) -> ExitCode {
     if let Some(ContextValue::String(suggested)) = error.get(ContextKind::SuggestedArg) {
         message.push_str(&format!(" (did you mean '{suggested}'?)"));
     }
+    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
+        message.push_str(&format!(": expected one of {}", valid.join(", ")));
+    }
     eprintln!("statbuf: {message}");
     ExitCode::from(EXIT_USAGE)
 }

@@ -117,6 +117,7 @@ pub fn run(
             partials: partial_rx,
             snapshots: snapshot_tx,
             window_start: SystemTime::now(),
+            parts: config.schema.parts(),
             report: RunReport::default(),
         };
         loop {
@@ -171,6 +172,8 @@ struct Dispatcher {
     partials: Receiver<Partial>,
     snapshots: Sender<Arc<Snapshot>>,
     window_start: SystemTime,
+    /// Number of parts of every key.
+    parts: usize,
     report: RunReport,
 }
 
@@ -202,7 +205,7 @@ impl Dispatcher {
         }
         let now = SystemTime::now();
         if !counts.is_empty() {
-            let snapshot = Snapshot::new(self.window_start, now, counts);
+            let snapshot = Snapshot::new(self.window_start, now, counts, self.parts);
             // The flusher only goes away once every snapshot sender is dropped.
             let _ = self.snapshots.send(Arc::new(snapshot));
         }

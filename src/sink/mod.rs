@@ -19,16 +19,20 @@ use crate::timefmt::rfc3339;
 pub struct Snapshot {
     pub window_start: SystemTime,
     pub window_end: SystemTime,
+    /// Number of parts of every key.
+    pub parts: usize,
     /// Totals sorted by total descending, then key ascending.
     pub rows: Vec<(Box<[u8]>, i64)>,
 }
 
 impl Snapshot {
-    pub fn new(window_start: SystemTime, window_end: SystemTime, counts: Counts) -> Snapshot {
+    /// A snapshot of `counts`, whose keys have `parts` parts.
+    pub fn new(window_start: SystemTime, window_end: SystemTime, counts: Counts, parts: usize) -> Snapshot {
         Snapshot {
             window_start,
             window_end,
-            rows: counts.into_sorted(),
+            parts,
+            rows: counts.into_sorted(parts),
         }
     }
 
@@ -38,7 +42,7 @@ impl Snapshot {
         for (key, total) in self.rows.drain(..).chain(later.rows.iter().cloned()) {
             counts.add(&key, total);
         }
-        self.rows = counts.into_sorted();
+        self.rows = counts.into_sorted(self.parts);
         self.window_start = self.window_start.min(later.window_start);
         self.window_end = self.window_end.max(later.window_end);
     }
@@ -104,8 +108,8 @@ mod tests {
             }
             c
         };
-        let mut first = Snapshot::new(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]));
-        let second = Snapshot::new(t(20), t(30), counts(&[(b"a", 7), (b"c", 1)]));
+        let mut first = Snapshot::new(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]), 1);
+        let second = Snapshot::new(t(20), t(30), counts(&[(b"a", 7), (b"c", 1)]), 1);
         first.absorb(&second);
         assert_eq!((first.window_start, first.window_end), (t(10), t(30)));
         let rows: Vec<(&[u8], i64)> = first.rows.iter().map(|(k, n)| (&k[..], *n)).collect();

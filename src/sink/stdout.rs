@@ -156,7 +156,7 @@ mod tests {
             counts.add(k, *n);
         }
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        Snapshot::new(t, t + Duration::from_secs(10), counts)
+        Snapshot::new(t, t + Duration::from_secs(10), counts, 1)
     }
 
     fn render(format: Format, top: Option<usize>, marks: bool, snap: &Snapshot) -> String {

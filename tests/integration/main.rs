@@ -1,0 +1,11 @@
+//! End-to-end tests: every test runs the built `statbuf` binary and checks what it wrote
+//! against counts computed independently (by mawk, or in the test from the data it wrote).
+
+mod util;
+
+mod core;
+mod errors;
+mod inputs;
+#[cfg(unix)]
+mod signals;
+mod sinks;

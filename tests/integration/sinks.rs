@@ -1,0 +1,538 @@
+//! Sinks and output formats: CSV files, SQLite tables, the stdout formats, --top and
+//! --interval, each read back and summed against mawk's counts.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::util::*;
+
+const FIELD7: &str = "NF >= 7 { c[$7]++ }";
+const STATUS_PATH: &str = r#"NF >= 9 { c[$9 " " $7]++ }"#;
+const METHOD_PATH_REGEX: &str = r#""(?P<method>[A-Z]+) (?P<path>[^ ?"]+)"#;
+const MAWK_METHOD_PATH: &str = r#"{ if (match($0, /"[A-Z]+ [^ ?"]+/)) { s = substr($0, RSTART + 1, RLENGTH - 1); sp = index(s, " "); c[substr(s, 1, sp - 1) " " substr(s, sp + 1)]++ } }"#;
+
+fn columns(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn csv_file(path: &Path, run: &Run) -> CsvTable {
+    CsvTable::parse(&read(path), &format_args!("{}\n{run}", path.display()))
+}
+
+// ------------------------------------------------------------------------------------------
+// CSV
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn csv_header_once_across_two_runs() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 21);
+    let expected = mawk(FIELD7, &[&log]);
+    let csv = wd.path("counts.csv");
+    for round in 1..=2 {
+        let run = wd.statbuf().args(["-k", "7", "--csv"]).arg(&csv).arg(&log).run();
+        assert!(run.stdout.is_empty(), "stdout is not empty with --csv\n{run}");
+        let table = csv_file(&csv, &run);
+        assert_eq!(
+            table.header,
+            columns(&["window_start", "window_end", "key", "count"]),
+            "CSV header\n{run}"
+        );
+        assert_counts_eq(&table.totals(&["key"]), &scale(&expected, round), &run);
+    }
+}
+
+#[test]
+fn csv_header_written_into_an_empty_existing_file() {
+    let wd = Workdir::new();
+    let csv = wd.write("empty.csv", b"");
+    let run = wd
+        .statbuf()
+        .args(["-k", "1", "--csv"])
+        .arg(&csv)
+        .stdin("a x\nb y\na z\n")
+        .run();
+    let table = csv_file(&csv, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "key", "count"]),
+        "CSV header\n{run}"
+    );
+    let mut expected = Counts::new();
+    expected.insert(b"a".to_vec(), 2);
+    expected.insert(b"b".to_vec(), 1);
+    assert_counts_eq(&table.totals(&["key"]), &expected, &run);
+}
+
+#[test]
+fn csv_quotes_awkward_keys() {
+    // Keys holding commas, quotes and blanks must come back intact through RFC 4180.
+    let wd = Workdir::new();
+    let data = "a,b\n\"quoted\"\n  spaced  \na,b\nplain\n";
+    let csv = wd.path("awkward.csv");
+    let run = wd.statbuf().arg("--csv").arg(&csv).stdin(data).run();
+    let expected = count_by(data.as_bytes(), |l| Some(l.to_vec()));
+    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
+}
+
+#[test]
+fn stdout_flag_keeps_stdout_beside_csv() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 21);
+    let expected = mawk(FIELD7, &[&log]);
+    let csv = wd.path("counts.csv");
+    let run = wd
+        .statbuf()
+        .args(["-k", "7", "--stdout", "--csv"])
+        .arg(&csv)
+        .arg(&log)
+        .run();
+    assert_output_eq(&run.stdout, &render_plain(&expected), &run);
+    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
+}
+
+// ------------------------------------------------------------------------------------------
+// SQLite
+// ------------------------------------------------------------------------------------------
+
+/// The first_seen of every key.
+fn first_seen(table: &SqlTable) -> Vec<(Vec<u8>, String)> {
+    let key = table.column("key");
+    let first = table.column("first_seen");
+    let mut out: Vec<_> = table
+        .rows
+        .iter()
+        .map(|r| (sql_bytes(&r[key]), format!("{:?}", r[first])))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sqlite_totals_match_mawk_and_rerun_adds() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 22);
+    let expected = mawk(FIELD7, &[&log]);
+    let db = wd.path("counts.db");
+    let mut first = Vec::new();
+    for round in 1..=3 {
+        let run = wd
+            .statbuf()
+            .args(["-k", "7", "--sqlite"])
+            .arg(&db)
+            .arg(&log)
+            .run();
+        assert!(run.stdout.is_empty(), "stdout is not empty with --sqlite\n{run}");
+        let table = SqlTable::load(&db, "counts");
+        for col in ["key", "count", "first_seen", "last_seen"] {
+            table.column(col);
+        }
+        assert_counts_eq(&table.totals(&["key"]), &scale(&expected, round), &run);
+        for row in &table.rows {
+            for col in ["first_seen", "last_seen"] {
+                assert_ne!(
+                    row[table.column(col)],
+                    rusqlite::types::Value::Null,
+                    "{col} is NULL\n{run}"
+                );
+            }
+        }
+        if round == 1 {
+            first = first_seen(&table);
+        } else {
+            assert!(first == first_seen(&table), "a re-run changed first_seen\n{run}");
+        }
+        if let Some(out) = sqlite3_cli(&db, "SELECT count(*), sum(count) FROM counts") {
+            assert_eq!(
+                out,
+                format!("{}|{}", expected.len(), total(&expected) * round),
+                "sqlite3's view of the table\n{run}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sqlite_custom_table_name() {
+    let wd = Workdir::new();
+    let db = wd.path("hits.db");
+    let data = "GET /a\nGET /b\nPOST /a\n";
+    let run = wd
+        .statbuf()
+        .args(["-k", "2", "--table", "hits", "--sqlite"])
+        .arg(&db)
+        .stdin(data)
+        .run();
+    let expected = count_by(data.as_bytes(), |l| {
+        nth_field(&awk_fields(l), 2).map(<[u8]>::to_vec)
+    });
+    assert_counts_eq(&SqlTable::load(&db, "hits").totals(&["key"]), &expected, &run);
+    if let Some(out) = sqlite3_cli(&db, "SELECT sum(count) FROM hits") {
+        assert_eq!(out, "3", "sqlite3's view of the table\n{run}");
+    }
+}
+
+#[test]
+fn sqlite_and_csv_and_stdout_together() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 23);
+    let expected = mawk(FIELD7, &[&log]);
+    let (db, csv) = (wd.path("all.db"), wd.path("all.csv"));
+    let run = wd
+        .statbuf()
+        .args(["-k", "7", "--stdout", "--sqlite"])
+        .arg(&db)
+        .arg("--csv")
+        .arg(&csv)
+        .arg(&log)
+        .run();
+    assert_output_eq(&run.stdout, &render_plain(&expected), &run);
+    assert_counts_eq(&SqlTable::load(&db, "counts").totals(&["key"]), &expected, &run);
+    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
+}
+
+// ------------------------------------------------------------------------------------------
+// Key column names
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn composite_key_columns_in_csv_and_sqlite() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 24);
+    let expected = mawk(STATUS_PATH, &[&log]);
+    let (db, csv) = (wd.path("c.db"), wd.path("c.csv"));
+    let run = wd
+        .statbuf()
+        .args(["-k", "9", "-k", "7", "--sqlite"])
+        .arg(&db)
+        .arg("--csv")
+        .arg(&csv)
+        .arg(&log)
+        .run();
+    let table = csv_file(&csv, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "key1", "key2", "count"]),
+        "CSV header\n{run}"
+    );
+    assert_counts_eq(&table.totals(&["key1", "key2"]), &expected, &run);
+    let sql = SqlTable::load(&db, "counts");
+    for col in ["key1", "key2", "count", "first_seen", "last_seen"] {
+        sql.column(col);
+    }
+    assert!(
+        !sql.columns.iter().any(|c| c == "key"),
+        "a composite key has no `key` column: {:?}\n{run}",
+        sql.columns
+    );
+    assert_counts_eq(&sql.totals(&["key1", "key2"]), &expected, &run);
+}
+
+#[test]
+fn named_groups_name_the_columns() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 25);
+    let expected = mawk(MAWK_METHOD_PATH, &[&log]);
+    let (db, csv) = (wd.path("n.db"), wd.path("n.csv"));
+    let run = wd
+        .statbuf()
+        .args(["-r", METHOD_PATH_REGEX, "--sqlite"])
+        .arg(&db)
+        .arg("--csv")
+        .arg(&csv)
+        .arg(&log)
+        .run();
+    let table = csv_file(&csv, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "method", "path", "count"]),
+        "CSV header\n{run}"
+    );
+    assert_counts_eq(&table.totals(&["method", "path"]), &expected, &run);
+    let sql = SqlTable::load(&db, "counts");
+    assert_counts_eq(&sql.totals(&["method", "path"]), &expected, &run);
+}
+
+#[test]
+fn single_named_group_and_value_group_columns() {
+    let wd = Workdir::new();
+    let data = "u=ann b=10\nu=bob b=-\nu=ann b=5\nu=cy b=oops\n";
+    let (db, csv) = (wd.path("v.db"), wd.path("v.csv"));
+    let run = wd
+        .statbuf()
+        .args(["-r", r"u=(?P<user>\w+) b=(?P<value>\S+)", "--stdout", "--sqlite"])
+        .arg(&db)
+        .arg("--csv")
+        .arg(&csv)
+        .stdin(data)
+        .run();
+    let mut expected = Counts::new();
+    expected.insert(b"ann".to_vec(), 15);
+    expected.insert(b"bob".to_vec(), 0);
+    assert_counts_eq(&run.plain(), &expected, &run);
+    let table = csv_file(&csv, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "user", "count"]),
+        "CSV header\n{run}"
+    );
+    assert_counts_eq(&table.totals(&["user"]), &expected, &run);
+    let sql = SqlTable::load(&db, "counts");
+    assert!(
+        !sql.columns.iter().any(|c| c == "value"),
+        "the value group is not a key column: {:?}\n{run}",
+        sql.columns
+    );
+    assert_counts_eq(&sql.totals(&["user"]), &expected, &run);
+    assert_eq!(run.summary().bad_values, 1, "bad values\n{run}");
+}
+
+// ------------------------------------------------------------------------------------------
+// --interval
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn interval_flushes_into_sqlite_and_csv() {
+    let wd = Workdir::new();
+    let log = wd.access_log(
+        "access.log",
+        &statbuf::loggen::LogSpec {
+            lines: 20_000,
+            seed: 26,
+            ..Default::default()
+        },
+    );
+    let expected = mawk(FIELD7, &[&log]);
+    let run = shell(
+        wd.root(),
+        r#"(cat access.log; sleep 3; cat access.log) | "$1" -k 7 --interval 1s --sqlite t.db --csv t.csv"#,
+    );
+    run.assert_success();
+    let sql = SqlTable::load(&wd.path("t.db"), "counts");
+    assert_counts_eq(&sql.totals(&["key"]), &scale(&expected, 2), &run);
+    let csv = csv_file(&wd.path("t.csv"), &run);
+    assert_counts_eq(&csv.totals(&["key"]), &scale(&expected, 2), &run);
+    let windows = csv.distinct("window_start");
+    assert!(
+        windows.len() >= 2,
+        "the CSV holds {} distinct window_start values, expected at least 2\n{run}",
+        windows.len()
+    );
+    assert!(run.summary().flushes >= 2, "flushes\n{run}");
+}
+
+#[test]
+fn interval_blocks_on_stdout_have_window_lines() {
+    let wd = Workdir::new();
+    let data = "a\nb\na\nc x\n";
+    wd.write("small.log", data);
+    let run = shell(
+        wd.root(),
+        r#"(cat small.log; sleep 2; cat small.log) | "$1" -i 500ms"#,
+    );
+    run.assert_success();
+    let blocks = parse_plain_blocks(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    assert!(
+        blocks.iter().all(|(window, _)| window.is_some()),
+        "a flush block is not preceded by a `# ` window line\n{run}"
+    );
+    let with_counts = blocks.iter().filter(|(_, c)| !c.is_empty()).count();
+    assert!(
+        with_counts >= 2,
+        "the two halves should land in different flushes\n{run}"
+    );
+    let mut sum = Counts::new();
+    for (_, counts) in &blocks {
+        add_counts(&mut sum, counts);
+    }
+    let expected = count_by(data.as_bytes(), |l| Some(l.to_vec()));
+    assert_counts_eq(&sum, &scale(&expected, 2), &run);
+}
+
+#[test]
+fn interval_csv_format_has_one_header() {
+    let wd = Workdir::new();
+    let data = "k1 a\nk2 b\nk1 c\n";
+    wd.write("small.log", data);
+    let run = shell(
+        wd.root(),
+        r#"(cat small.log; sleep 2; cat small.log) | "$1" -k 1 -i 500ms --format csv"#,
+    );
+    run.assert_success();
+    let table = CsvTable::parse(&run.stdout, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "key", "count"]),
+        "header\n{run}"
+    );
+    let expected = count_by(data.as_bytes(), |l| awk_fields(l).first().map(|f| f.to_vec()));
+    assert_counts_eq(&table.totals(&["key"]), &scale(&expected, 2), &run);
+    assert!(table.distinct("window_start").len() >= 2, "windows\n{run}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Stdout formats and --top
+// ------------------------------------------------------------------------------------------
+
+/// Parses `--format json` output: every line one flat object with exactly `names` members
+/// (in any order), returning the totals by the key members.
+fn json_totals(run: &Run, keys: &[&str]) -> Counts {
+    let mut names: BTreeSet<&str> = keys.iter().copied().collect();
+    names.extend(["window_start", "window_end", "count"]);
+    let text =
+        String::from_utf8(run.stdout.clone()).unwrap_or_else(|_| panic!("JSON output is not UTF-8\n{run}"));
+    assert!(
+        text.ends_with('\n'),
+        "the output does not end with a newline\n{run}"
+    );
+    let mut totals = Counts::new();
+    for (i, line) in text.lines().enumerate() {
+        let members = parse_json_object(line)
+            .unwrap_or_else(|e| panic!("line {} is not a JSON object ({e}): {line}\n{run}", i + 1));
+        let got: BTreeSet<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(got, names, "members of line {}: {line}\n{run}", i + 1);
+        assert_eq!(got.len(), members.len(), "a member repeats: {line}\n{run}");
+        let get = |name: &str| &members.iter().find(|(n, _)| n == name).unwrap().1;
+        let count: i64 = match get("count") {
+            Json::Num(n) => n
+                .parse()
+                .unwrap_or_else(|_| panic!("count {n} is not an integer: {line}\n{run}")),
+            other => panic!("count is {other:?}, not a number: {line}\n{run}"),
+        };
+        let key = keys
+            .iter()
+            .map(|k| match get(k) {
+                Json::Str(s) => s.as_bytes().to_vec(),
+                other => panic!("{k} is {other:?}, not a string: {line}\n{run}"),
+            })
+            .collect::<Vec<_>>()
+            .join(&b' ');
+        assert!(
+            totals.insert(key, count).is_none(),
+            "a key repeats within one flush: {line}\n{run}"
+        );
+    }
+    totals
+}
+
+#[test]
+fn format_json_sums_to_the_totals() {
+    let log = generated_log(20_000, 27);
+    let expected = mawk(FIELD7, &[&log]);
+    let run = statbuf().args(["-k", "7", "--format", "json"]).arg(&log).run();
+    assert_counts_eq(&json_totals(&run, &["key"]), &expected, &run);
+}
+
+#[test]
+fn format_json_composite_and_escapes() {
+    let log = generated_log(20_000, 27);
+    let expected = mawk(STATUS_PATH, &[&log]);
+    let run = statbuf()
+        .args(["-k", "9", "-k", "7", "--format", "json"])
+        .arg(&log)
+        .run();
+    assert_counts_eq(&json_totals(&run, &["key1", "key2"]), &expected, &run);
+
+    // Quotes, backslashes and control characters in keys must be escaped.
+    let data = "say \"hi\"\nback\\slash\ntab\there\nsay \"hi\"\nbell\x07\n";
+    let run = statbuf().args(["--format", "json"]).stdin(data).run();
+    let expected = count_by(data.as_bytes(), |l| Some(l.to_vec()));
+    assert_counts_eq(&json_totals(&run, &["key"]), &expected, &run);
+}
+
+#[test]
+fn format_tsv() {
+    let log = generated_log(20_000, 28);
+    let expected = mawk(STATUS_PATH, &[&log]);
+    let run = statbuf()
+        .args(["-k", "9", "-k", "7", "--format", "tsv"])
+        .arg(&log)
+        .run();
+    let lines = output_lines(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    assert!(!lines.is_empty(), "no output\n{run}");
+    assert_eq!(
+        lines[0], b"window_start\twindow_end\tkey1\tkey2\tcount",
+        "TSV header\n{run}"
+    );
+    let mut totals = Counts::new();
+    for line in &lines[1..] {
+        let f: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+        assert_eq!(f.len(), 5, "row {}\n{run}", show(line));
+        let n: i64 = std::str::from_utf8(f[4])
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("count of {} is not an integer\n{run}", show(line)));
+        *totals.entry([f[2], f[3]].join(&b' ')).or_insert(0) += n;
+    }
+    assert_counts_eq(&totals, &expected, &run);
+}
+
+#[test]
+fn format_csv() {
+    let log = generated_log(20_000, 28);
+    let expected = mawk(FIELD7, &[&log]);
+    let run = statbuf().args(["-k", "7", "--format", "csv"]).arg(&log).run();
+    let table = CsvTable::parse(&run.stdout, &run);
+    assert_eq!(
+        table.header,
+        columns(&["window_start", "window_end", "key", "count"]),
+        "CSV header\n{run}"
+    );
+    assert_counts_eq(&table.totals(&["key"]), &expected, &run);
+}
+
+#[test]
+fn top_keeps_the_largest() {
+    let log = generated_log(20_000, 29);
+    let expected = render_plain(&mawk(FIELD7, &[&log]));
+    let first3: Vec<u8> = expected
+        .split_inclusive(|&b| b == b'\n')
+        .take(3)
+        .flatten()
+        .copied()
+        .collect();
+    let full = statbuf().args(["-k", "7"]).arg(&log).run();
+    assert_output_eq(&full.stdout, &expected, &full);
+    let top = statbuf().args(["-k", "7", "--top", "3"]).arg(&log).run();
+    assert_output_eq(&top.stdout, &first3, &top);
+    // The summary still describes everything that was counted.
+    assert_eq!(top.summary(), full.summary(), "{top}\n{full}");
+}
+
+#[test]
+fn top_with_other_formats_and_large_n() {
+    let log = generated_log(20_000, 29);
+    let counts = mawk(FIELD7, &[&log]);
+    let mut ranked: Vec<(&Vec<u8>, &i64)> = counts.iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let top3: Counts = ranked[..3].iter().map(|(k, v)| ((*k).clone(), **v)).collect();
+
+    let run = statbuf()
+        .args(["-k", "7", "--top", "3", "--format", "csv"])
+        .arg(&log)
+        .run();
+    assert_counts_eq(&CsvTable::parse(&run.stdout, &run).totals(&["key"]), &top3, &run);
+    let run = statbuf()
+        .args(["-k", "7", "--top", "3", "--format", "json"])
+        .arg(&log)
+        .run();
+    assert_counts_eq(&json_totals(&run, &["key"]), &top3, &run);
+
+    let run = statbuf().args(["-k", "7", "--top", "100000000"]).arg(&log).run();
+    assert_output_eq(&run.stdout, &render_plain(&counts), &run);
+}
+
+#[test]
+fn top_does_not_limit_the_other_sinks() {
+    let wd = Workdir::new();
+    let log = generated_log(20_000, 29);
+    let expected = mawk(FIELD7, &[&log]);
+    let db = wd.path("top.db");
+    let run = wd
+        .statbuf()
+        .args(["-k", "7", "--top", "3", "--sqlite"])
+        .arg(&db)
+        .arg(&log)
+        .run();
+    assert_counts_eq(&SqlTable::load(&db, "counts").totals(&["key"]), &expected, &run);
+}
