@@ -10,7 +10,7 @@ mod block;
 pub use block::{Block, BufferPool, lines};
 
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
@@ -145,7 +145,7 @@ impl<'a> SourceReader<'a> {
             if self.buf.len() == self.buf.capacity() {
                 self.buf.reserve(self.options.block_size.max(self.buf.len()));
             }
-            let n = match read_spare(&mut self.file, &mut self.buf) {
+            let n = match read_spare(&self.file, &mut self.buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -221,13 +221,10 @@ impl<'a> SourceReader<'a> {
     }
 }
 
-/// Reads into the spare capacity of `buf`, growing its length by the bytes read.
-fn read_spare(file: &mut File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let len = buf.len();
-    buf.resize(buf.capacity(), 0);
-    let result = file.read(&mut buf[len..]);
-    buf.truncate(len + *result.as_ref().unwrap_or(&0));
-    result
+/// Reads into the spare capacity of `buf`, growing its length by the bytes read. rustix reads
+/// into uninitialised memory safely, which saves zeroing a megabyte before every read.
+fn read_spare(file: &File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    Ok(rustix::io::read(file, rustix::buffer::spare_capacity(buf))?)
 }
 
 /// Whether a path names standard input.
