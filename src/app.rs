@@ -1,5 +1,5 @@
 //! One run of statbuf from a resolved `Config`: open the sinks, wire signals and the timer,
-//! run the pipeline, print the summary and choose the exit status.
+//! start the progress display, run the pipeline, print the summary and choose the exit status.
 
 use std::process::ExitCode;
 
@@ -9,25 +9,72 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use crate::config::Config;
+use crate::input::Input;
 use crate::pipeline::{self, Control, RunReport};
+use crate::progress::{self, Display, Meter, Situation, When};
 use crate::sink::{CsvSink, Sink, SqliteSink, StdoutSink};
 
 /// Exit status after a second interrupt cut the final flush short (128 + SIGINT, as shells do).
 const EXIT_ABORTED: u8 = 130;
 
+/// How a run shows itself on the terminal: choices the flags make that `Config` does not keep.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ui {
+    /// `--progress`, `--no-progress`, or neither.
+    pub progress: When,
+    /// `--follow`: the inputs have no end, so progress is a status line, not a bar.
+    pub follow: bool,
+}
+
 /// Runs statbuf; an error here (a sink that cannot be opened) is reported by the caller.
-pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
     let sinks = open_sinks(&config)?;
     let control = forward_signals()?;
     let ticks = match config.interval {
         Some(interval) => crossbeam_channel::tick(interval),
         None => crossbeam_channel::never(),
     };
-    let report = pipeline::run(&config, sinks, ticks, control);
+    let meter = Meter::new();
+    let display = start_display(&config, ui, &meter);
+    let report = pipeline::run(&config, sinks, ticks, control, &meter)?;
+    // Cleared before the summary, which then starts on a clean line.
+    if let Some(display) = display {
+        display.finish();
+    }
     if !config.quiet {
         eprintln!("statbuf: {}", summary(&report));
     }
     Ok(exit_code(&report))
+}
+
+/// Starts the progress display if the flags and the terminal call for one.
+fn start_display(config: &Config, ui: Ui, meter: &Meter) -> Option<Display> {
+    let situation = Situation::current(config.quiet, config.stdout.is_some());
+    let target = progress::target(ui.progress, situation)?;
+    let total = if ui.follow {
+        None
+    } else {
+        total_bytes(&config.inputs)
+    };
+    Some(progress::spawn_display(meter, total, target))
+}
+
+/// The bytes the inputs hold when all of them are regular files; `None` when one is standard
+/// input, a pipe or a device, whose end cannot be known in advance. An input that cannot be
+/// opened counts as empty: the pipeline reports it.
+fn total_bytes(inputs: &[Input]) -> Option<u64> {
+    let mut total = 0u64;
+    for input in inputs {
+        let Input::File(path) = input else {
+            return None;
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => total = total.saturating_add(meta.len()),
+            Ok(_) => return None,
+            Err(_) => {}
+        }
+    }
+    Some(total)
 }
 
 fn open_sinks(config: &Config) -> anyhow::Result<Vec<Box<dyn Sink>>> {

@@ -1,17 +1,71 @@
 //! The command line, as clap sees it: flags parsed into plain values.
 //!
 //! Nothing here opens a file or compiles a regex; `config` turns these values into a validated,
-//! resolved `Config`.
+//! resolved `Config`. The same definition feeds `--help`, the man page and the shell
+//! completions (see `generate`), so a flag is documented once, here.
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, ColorChoice, Parser, ValueEnum};
+
+const INPUT: &str = "Input";
+const FLUSH: &str = "Flushing";
+const SINKS: &str = "Sinks";
+const DISPLAY: &str = "Display";
+
+/// The examples at the end of `-h`.
+const SHORT_EXAMPLES: &str = "\
+Examples:
+  statbuf -k 7 access.log                      requests per path (awk's $7)
+  statbuf -k 9 -k 7 access.log                 per (status, path)
+  statbuf -k 7 --value-field 10 access.log     bytes per path
+  tail -F access.log | statbuf -k 7 -i 10s --sqlite counts.db
+  statbuf --explain -r '\"[A-Z]+ (\\S+)' access.log
+
+'statbuf --help' shows more examples, 'man statbuf' the whole manual.";
+
+/// The examples and exit statuses at the end of `--help`.
+const LONG_EXAMPLES: &str = "\
+Examples:
+  Requests per path (awk's $7), like awk '{print $7}' | sort | uniq -c | sort -rn:
+      statbuf -k 7 access.log
+
+  Check what a key flag extracts from the first lines before counting a large log:
+      statbuf --explain -k 7 access.log
+      statbuf --explain=3 -r '\"(?P<method>[A-Z]+) (?P<path>[^ ?\"]+)' access.log
+
+  Follow a live log and add the counts to SQLite every 10 seconds:
+      tail -F access.log | statbuf -k 7 -i 10s --sqlite counts.db
+      sqlite3 counts.db 'select key, count from counts order by count desc limit 10'
+
+  From cron: count what was added since the last run, remembered in a state file:
+      statbuf -q -k 7 --state /var/lib/statbuf/access.state --sqlite counts.db access.log
+
+  Composite keys: one column per part in CSV and SQLite:
+      statbuf -k 9 -k 7 access.log                  (status, path)
+      statbuf -r '\"(?P<method>[A-Z]+) (?P<path>[^ ?\"]+)' --csv hits.csv access.log
+
+  Sum a value per key instead of counting lines:
+      statbuf -k 1 --value-field 10 access.log      bytes per client
+
+  In a shell pipeline:
+      zcat access.log.*.gz | statbuf -k 9 | head
+
+Exit status:
+  0    success, also after SIGINT or SIGTERM (the counts are flushed first)
+  1    a runtime error: an unreadable input, a sink that could not be written
+  2    a usage error
+  130  a second SIGINT gave up on a final flush that kept failing
+
+See 'man statbuf' for the signals, the SQLite schema and the files statbuf writes.";
 
 /// Count keys from log lines and flush the counts to stdout, CSV or SQLite.
 #[derive(Debug, Parser)]
 #[command(
     name = "statbuf",
     version,
+    color = ColorChoice::Auto,
+    max_term_width = 100,
     about = "Count keys from log lines and flush the aggregated counts to stdout, CSV or SQLite",
     long_about = "Count keys from log lines and flush the aggregated counts to stdout, CSV or SQLite.\n\n\
         statbuf reads lines from files or standard input, extracts a key from each one (an awk \
@@ -19,100 +73,177 @@ use clap::{ArgAction, Parser, ValueEnum};
         Every --interval, at end of input and on SIGINT or SIGTERM it flushes the counts gathered \
         since the last flush to every sink, then forgets them. Without a key flag the whole line \
         is the key, like `sort | uniq -c`.",
-    after_help = "Examples:\n  \
-        statbuf -k 7 access.log                          count awk's $7 (the request path)\n  \
-        tail -f access.log | statbuf -k 7 -i 10s --sqlite counts.db\n  \
-        statbuf -r '\"[A-Z]+ (\\S+)' --csv hits.csv access.log\n  \
-        statbuf -k 9 -k 7 access.log                     composite key: status, path\n  \
-        statbuf -k 7 --value-field 10 access.log         bytes per path",
-    after_long_help = "Examples:\n  \
-        Count requests per path (awk's $7), like awk '{print $7}' | sort | uniq -c | sort -rn:\n      \
-            statbuf -k 7 access.log\n\n  \
-        Follow a live log and add the counts to SQLite every 10 seconds:\n      \
-            tail -f access.log | statbuf -k 7 -i 10s --sqlite counts.db\n      \
-            sqlite3 counts.db 'select key, count from counts order by count desc limit 10'\n\n  \
-        Count a regex capture into a CSV file (one row per key per flush):\n      \
-            statbuf -r '\"[A-Z]+ (\\S+)' --csv hits.csv access.log\n\n  \
-        Composite key (status, path) and named regex groups:\n      \
-            statbuf -k 9 -k 7 access.log\n      \
-            statbuf -r '\"(?P<method>[A-Z]+) (?P<path>[^ ?\"]+)' access.log\n\n  \
-        Sum a value per key instead of counting lines (bytes per path):\n      \
-            statbuf -k 7 --value-field 10 access.log\n\n\
-        Exit status: 0 on success (also after SIGINT or SIGTERM), 1 on a runtime error \
-        (an unreadable input, a sink that could not be written), 2 on a usage error."
+    after_help = SHORT_EXAMPLES,
+    after_long_help = LONG_EXAMPLES
 )]
 pub struct Args {
     /// Files to read, in order; none or `-` means standard input
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Key from whitespace field N, like awk's $N; negative counts from the end (-1 is $NF);
-    /// repeat for a composite key
+    /// Key from whitespace field N, like awk's $N; repeat for a composite key
+    ///
+    /// Runs of spaces and tabs separate fields and leading blanks are ignored, so `-k 7` is
+    /// awk's $7. A negative N counts from the end: `-k -1` is $NF. Repeated, the fields form a
+    /// composite key in the order given, stored as the columns key1, key2, ... A line with too
+    /// few fields is skipped and counted as unmatched.
     #[arg(
         short = 'k',
         long = "key-field",
         value_name = "N",
         action = ArgAction::Append,
         allow_negative_numbers = true,
-        conflicts_with = "key_regex"
+        conflicts_with = "key_regex",
     )]
     pub key_fields: Vec<i64>,
 
     /// Split fields at this single byte instead of runs of blanks (`\t` for tabs)
+    ///
+    /// Every occurrence of the byte separates two fields, so empty fields count, as with
+    /// awk -F. Write a tab as '\t'.
     #[arg(short = 'd', long, value_name = "C")]
     pub delimiter: Option<String>,
 
     /// Key from a regex: capture group 1, the named groups in order, or the whole match
+    ///
+    /// The regex runs over the line's bytes (Rust regex syntax). With named groups, the named
+    /// groups in order form a composite key whose columns take their names, and a group named
+    /// `value` is summed instead of counting lines. A line the regex does not match is skipped
+    /// and counted as unmatched.
     #[arg(short = 'r', long = "key-regex", value_name = "RE")]
     pub key_regex: Option<String>,
 
     /// Add the integer in field N instead of 1 (a regex group named `value` does the same)
+    ///
+    /// Values are integers: an optional sign and decimal digits, up to 64 bits; `-` counts as
+    /// 0. Anything else makes the line a bad value: it is skipped and counted in the summary.
     #[arg(long = "value-field", value_name = "N", allow_negative_numbers = true)]
     pub value_field: Option<i64>,
 
-    /// Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input
-    #[arg(short = 'i', long, value_name = "DURATION")]
-    pub interval: Option<String>,
+    /// Keep reading the files as they grow, across rotation and truncation, like `tail -F`
+    #[arg(short = 'F', long, help_heading = INPUT)]
+    pub follow: bool,
 
-    /// Append one row per key per flush to this CSV file
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
+    /// With --follow, count what the files already hold (default: start at their end)
+    #[arg(long = "from-start", requires = "follow", help_heading = INPUT)]
+    pub from_start: bool,
 
-    /// Add the counts to this SQLite database (created if missing)
-    #[arg(long, value_name = "FILE")]
-    pub sqlite: Option<PathBuf>,
-
-    /// SQLite table for the totals
-    #[arg(long, value_name = "NAME", default_value = "counts")]
-    pub table: String,
-
-    /// Print to stdout even when --csv or --sqlite is given
-    #[arg(long)]
-    pub stdout: bool,
-
-    /// Format of the stdout sink
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Plain)]
-    pub format: Format,
-
-    /// Print only the N largest counts of each flush to stdout
-    #[arg(long, value_name = "N")]
-    pub top: Option<usize>,
+    /// Remember how far each file was counted in FILE, and resume from there
+    #[arg(long, value_name = "FILE", help_heading = INPUT)]
+    pub state: Option<PathBuf>,
 
     /// Skip lines longer than this many bytes (counted as oversize)
-    #[arg(long = "max-line-bytes", value_name = "BYTES", default_value = "1048576")]
+    #[arg(
+        long = "max-line-bytes",
+        value_name = "BYTES",
+        default_value = "1048576",
+        help_heading = INPUT
+    )]
     pub max_line_bytes: usize,
 
+    /// Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input
+    ///
+    /// Each flush carries the counts gathered since the previous one (deltas); a key not seen
+    /// in a window does not appear in it. There is always a final flush at end of input and on
+    /// SIGINT or SIGTERM; SIGHUP and SIGUSR1 flush at once.
+    #[arg(short = 'i', long, value_name = "DURATION", help_heading = FLUSH)]
+    pub interval: Option<String>,
+
+    /// Flush early whenever this many distinct keys are buffered
+    #[arg(
+        long = "max-keys",
+        value_name = "N",
+        default_value = "1000000",
+        help_heading = FLUSH
+    )]
+    pub max_keys: usize,
+
     /// At exit, keep retrying a failing sink this long before giving up on it
-    #[arg(long = "flush-timeout", value_name = "DURATION", default_value = "30s")]
+    #[arg(
+        long = "flush-timeout",
+        value_name = "DURATION",
+        default_value = "30s",
+        help_heading = FLUSH
+    )]
     pub flush_timeout: String,
 
     /// Write counts a sink could not take to this file (CSV) instead of stderr
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = FLUSH)]
     pub fallback: Option<PathBuf>,
 
-    /// Print no summary line at exit
-    #[arg(short, long)]
+    /// Append one row per key per flush to this CSV file
+    ///
+    /// Columns: window_start, window_end, the key columns, count. The header is written only
+    /// when the file is new or empty.
+    #[arg(long, value_name = "FILE", help_heading = SINKS)]
+    pub csv: Option<PathBuf>,
+
+    /// Add the counts to this SQLite database (created if missing)
+    ///
+    /// The table holds one row per key with its total count, first_seen and last_seen; each
+    /// flush adds to it in one transaction. See FILES in the man page for the schema.
+    #[arg(long, value_name = "FILE", help_heading = SINKS)]
+    pub sqlite: Option<PathBuf>,
+
+    /// SQLite table for the totals
+    #[arg(long, value_name = "NAME", default_value = "counts", help_heading = SINKS)]
+    pub table: String,
+
+    /// Print to stdout even when --csv or --sqlite is given
+    #[arg(long, help_heading = SINKS)]
+    pub stdout: bool,
+
+    /// Format of the stdout sink
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = Format::Plain,
+        help_heading = SINKS
+    )]
+    pub format: Format,
+
+    /// Print only the N largest counts of each flush to stdout
+    #[arg(long, value_name = "N", help_heading = SINKS)]
+    pub top: Option<usize>,
+
+    /// Print no summary line and no progress
+    #[arg(short, long, help_heading = DISPLAY)]
     pub quiet: bool,
+
+    /// Show progress on stderr even when it is not a terminal
+    ///
+    /// By default statbuf shows progress only when stderr is a terminal, and not with -q or
+    /// when the counts themselves are printed to that terminal: a bar with the bytes read,
+    /// rate, ETA, lines and keys for files, a status line with lines per second, keys and the
+    /// last flush for standard input and --follow.
+    #[arg(long, overrides_with = "no_progress", help_heading = DISPLAY)]
+    pub progress: bool,
+
+    /// Never show progress
+    #[arg(long = "no-progress", overrides_with = "progress", help_heading = DISPLAY)]
+    pub no_progress: bool,
+
+    /// Show the key (and value) each of the first N lines gives, or why it is skipped; write
+    /// nothing else
+    ///
+    /// Reads the first N lines (10 without =N) of standard input or of the first file, prints
+    /// what each one gives with the key flags given (the key, each part with its column name,
+    /// the value) or why it would be skipped (too few fields, no regex match, a bad value, an
+    /// oversize line), and exits 0 without writing any sink.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "10",
+        help_heading = DISPLAY
+    )]
+    pub explain: Option<usize>,
+
+    /// Print a man page or a shell completion script to stdout
+    #[arg(long, value_enum, value_name = "KIND", hide = true)]
+    pub generate: Option<Generate>,
 
     /// Extraction threads (default: the number of CPUs)
     #[arg(long, value_name = "N", hide = true)]
@@ -134,4 +265,54 @@ pub enum Format {
     Csv,
     /// one JSON object per key per flush
     Json,
+}
+
+/// What `--generate` prints: the files committed under `man/` and `completions/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff)
+    Man,
+    /// Completions for bash
+    CompleteBash,
+    /// Completions for zsh
+    CompleteZsh,
+    /// Completions for fish
+    CompleteFish,
+    /// Completions for elvish
+    CompleteElvish,
+    /// Completions for PowerShell
+    CompletePowershell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("statbuf").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn explain_takes_its_count_only_after_an_equals_sign() {
+        assert_eq!(parse(&["--explain"]).unwrap().explain, Some(10));
+        assert_eq!(parse(&["--explain=3"]).unwrap().explain, Some(3));
+        let args = parse(&["--explain", "access.log"]).unwrap();
+        assert_eq!(args.explain, Some(10));
+        assert_eq!(args.files, [PathBuf::from("access.log")]);
+        assert_eq!(parse(&[]).unwrap().explain, None);
+    }
+
+    #[test]
+    fn the_last_progress_flag_wins() {
+        let args = parse(&["--progress", "--no-progress"]).unwrap();
+        assert!(!args.progress && args.no_progress);
+        let args = parse(&["--no-progress", "--progress"]).unwrap();
+        assert!(args.progress && !args.no_progress);
+    }
 }

@@ -18,6 +18,10 @@ pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 /// How long the final flush keeps retrying a failing sink unless `--flush-timeout` says.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often a followed file with nothing new is looked at again: an appended line is read
+/// within this long, and an idle follow costs a few `stat`s a second.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
+
 /// A flag with a value that cannot be used.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UsageError {
@@ -67,6 +71,10 @@ pub struct Config {
     pub quiet: bool,
     pub flush_timeout: Duration,
     pub fallback: Option<PathBuf>,
+    /// The state file that keeps offsets between runs.
+    pub state: Option<PathBuf>,
+    /// A worker flushes early once its map holds this many keys.
+    pub max_keys: usize,
 }
 
 impl Config {
@@ -130,6 +138,21 @@ impl Config {
         if args.block_size == Some(0) {
             return Err(usage("--block-size", "must be at least 1"));
         }
+        if args.max_keys == 0 {
+            return Err(usage("--max-keys", "must be at least 1"));
+        }
+        if args.follow && args.files.iter().all(|p| is_stdin(p)) {
+            return Err(usage(
+                "--follow",
+                "follows named files; to follow a pipe, just read it: tail -F FILE | statbuf ...",
+            ));
+        }
+        if args.follow && args.files.iter().any(|p| is_stdin(p)) {
+            return Err(usage(
+                "--follow",
+                "cannot follow standard input ('-'); name files only",
+            ));
+        }
         if args.max_line_bytes == 0 {
             return Err(usage("--max-line-bytes", "must be at least 1"));
         }
@@ -170,11 +193,18 @@ impl Config {
             read: ReadOptions {
                 block_size: args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE),
                 max_line_bytes: args.max_line_bytes,
+                follow: args.follow,
+                from_start: args.from_start,
+                poll: FOLLOW_POLL,
+                // Filled in from the state file or the database once they are opened.
+                resume: None,
             },
             workers,
             quiet: args.quiet,
             flush_timeout,
             fallback: args.fallback,
+            state: args.state,
+            max_keys: args.max_keys,
         })
     }
 }

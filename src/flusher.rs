@@ -14,8 +14,17 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 
+use crate::checkpoint::{Checkpoint, State, Store};
 use crate::key::KeySchema;
+use crate::progress::Meter;
 use crate::sink::{Sink, Snapshot};
+
+/// Prints a message on stderr without tearing the progress display.
+macro_rules! say {
+    ($meter:expr, $($arg:tt)*) => {
+        $meter.suspend(|| eprintln!($($arg)*))
+    };
+}
 
 /// First wait before retrying a failed write; it doubles up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -28,6 +37,11 @@ pub struct FlushOptions {
     /// Where unwritable counts go at the end: a file, or stderr when `None`.
     pub fallback: Option<PathBuf>,
     pub schema: KeySchema,
+    /// The state file to keep offsets in, once every sink has what they cover (`--state`
+    /// without `--sqlite`; with it, the SQLite sink commits them with the counts).
+    pub state: Option<State>,
+    /// Messages are printed around the progress display.
+    pub meter: Meter,
 }
 
 /// What the flusher did, for the summary and the exit status.
@@ -41,6 +55,8 @@ pub struct FlushReport {
     pub failed_sinks: Vec<String>,
     /// The stdout sink stopped because its reader went away (`| head`).
     pub stdout_closed: bool,
+    /// The state file could not be brought up to date with what the sinks hold.
+    pub state_failed: bool,
 }
 
 /// Told to the pipeline while it runs.
@@ -65,6 +81,13 @@ pub struct Flusher {
     sinks: Vec<SinkState>,
     options: FlushOptions,
     report: FlushReport,
+    /// The newest checkpoint taken, and the one last saved to the state file.
+    checkpoint: Option<Checkpoint>,
+    saved: Option<Checkpoint>,
+    /// A save failed, and is retried with the next write.
+    save_failing: bool,
+    /// Counts were lost to a closed stdout: offsets must not move past them any more.
+    offsets_frozen: bool,
 }
 
 impl Flusher {
@@ -83,6 +106,10 @@ impl Flusher {
                 .collect(),
             options,
             report: FlushReport::default(),
+            checkpoint: None,
+            saved: None,
+            save_failing: false,
+            offsets_frozen: false,
         }
     }
 
@@ -121,6 +148,9 @@ impl Flusher {
 
     /// Queues a snapshot for every sink.
     fn take(&mut self, snapshot: &Snapshot) {
+        if snapshot.checkpoint.is_some() {
+            self.checkpoint.clone_from(&snapshot.checkpoint);
+        }
         if !snapshot.rows.is_empty() {
             self.report.flushes += 1;
             self.report.keys += snapshot.rows.len() as u64;
@@ -134,6 +164,7 @@ impl Flusher {
                         window_end: snapshot.window_end,
                         parts: snapshot.parts,
                         rows: snapshot.rows.clone(),
+                        checkpoint: snapshot.checkpoint.clone(),
                     })
                 }
             }
@@ -160,7 +191,8 @@ impl Flusher {
             match state.sink.write(backlog) {
                 Ok(()) => {
                     if state.failures > 0 {
-                        eprintln!(
+                        say!(
+                            self.options.meter,
                             "statbuf: {}: written after {} failed attempts; nothing lost",
                             state.sink.name(),
                             state.failures
@@ -173,7 +205,8 @@ impl Flusher {
                 Err(error) if is_broken_pipe(&error) => closed.push(i),
                 Err(error) => {
                     if state.failures == 0 {
-                        eprintln!(
+                        say!(
+                            self.options.meter,
                             "statbuf: {}: {error:#}; keeping {} keys (total {}) and retrying",
                             state.sink.name(),
                             backlog.rows.len(),
@@ -189,6 +222,47 @@ impl Flusher {
         for i in closed.into_iter().rev() {
             self.sinks.remove(i);
             self.report.stdout_closed = true;
+            self.offsets_frozen = true;
+        }
+        self.save_state();
+    }
+
+    /// Saves the newest checkpoint once no sink is behind it.
+    fn save_state(&mut self) {
+        let Some(state) = &self.options.state else { return };
+        if self.offsets_frozen
+            || self.checkpoint == self.saved
+            || self.sinks.iter().any(|s| s.backlog.is_some())
+        {
+            return;
+        }
+        let Some(checkpoint) = &self.checkpoint else {
+            return;
+        };
+        let store = Store::File {
+            files: checkpoint.files.clone(),
+        };
+        match state.save(&store) {
+            Ok(()) => {
+                if self.save_failing {
+                    say!(
+                        self.options.meter,
+                        "statbuf: {}: saved again",
+                        state.path().display()
+                    );
+                }
+                self.save_failing = false;
+                self.saved = Some(checkpoint.clone());
+            }
+            Err(error) => {
+                if !self.save_failing {
+                    say!(
+                        self.options.meter,
+                        "statbuf: {error:#}; retrying with the next flush"
+                    );
+                }
+                self.save_failing = true;
+            }
         }
     }
 
@@ -197,7 +271,20 @@ impl Flusher {
         let deadline = Instant::now() + self.options.timeout;
         loop {
             self.write_due(true);
-            let Some(next) = self.next_retry() else { return };
+            let Some(next) = self.next_retry() else {
+                if self.save_failing
+                    && let Some(state) = &self.options.state
+                {
+                    say!(
+                        self.options.meter,
+                        "statbuf: {}: the offsets of the counts written could not be saved; \
+                         the next run with this state file will count those lines again",
+                        state.path().display()
+                    );
+                    self.report.state_failed = true;
+                }
+                return;
+            };
             if next >= deadline {
                 break;
             }
@@ -220,12 +307,14 @@ impl Flusher {
                 None => "stderr".to_string(),
             };
             match write_csv(&self.options, &backlog) {
-                Ok(()) => eprintln!(
+                Ok(()) => say!(
+                    self.options.meter,
                     "statbuf: {name}: not written; {} keys (total {}) written to {target} as CSV instead",
                     backlog.rows.len(),
                     backlog.total()
                 ),
-                Err(error) => eprintln!(
+                Err(error) => say!(
+                    self.options.meter,
                     "statbuf: {name}: not written, and writing the fallback {target} failed too ({error:#}): \
                      {} keys (total {}) lost",
                     backlog.rows.len(),

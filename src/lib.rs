@@ -17,15 +17,19 @@
 //! ones that failed.
 
 pub mod app;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod counter;
+pub mod explain;
 pub mod extract;
 pub mod flusher;
+pub mod generate;
 pub mod input;
 pub mod key;
 pub mod loggen;
 pub mod pipeline;
+pub mod progress;
 pub mod sink;
 pub mod stop;
 pub mod timefmt;

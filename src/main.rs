@@ -1,12 +1,15 @@
 //! The statbuf binary: parse the command line, run, map errors to exit codes.
 
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::error::{ContextKind, ContextValue, ErrorKind as ClapErrorKind};
 
+use statbuf::app::Ui;
 use statbuf::cli::Args;
 use statbuf::config::Config;
+use statbuf::progress::When;
 
 /// Exit status for a usage error, as clap and most Unix tools use.
 const EXIT_USAGE: u8 = 2;
@@ -16,6 +19,18 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(error) => return clap_error(error),
     };
+    if let Some(kind) = args.generate {
+        return print(&statbuf::generate::generate(kind));
+    }
+    if args.explain == Some(0) {
+        eprintln!("statbuf: --explain: must be at least 1");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let explain = args.explain;
+    let ui = Ui {
+        progress: When::from_flags(args.progress, args.no_progress),
+        follow: args.follow,
+    };
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(error) => {
@@ -23,7 +38,11 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match statbuf::app::run(config) {
+    let result = match explain {
+        Some(lines) => statbuf::explain::run(&config, lines).map(|()| ExitCode::SUCCESS),
+        None => statbuf::app::run(config, ui),
+    };
+    match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("statbuf: {error:#}");
@@ -32,22 +51,95 @@ fn main() -> ExitCode {
     }
 }
 
-/// clap's help and version go out as they are; its errors become one line naming the flag,
-/// with its suggestion for a mistyped one.
+/// Writes generated text to stdout; a closed stdout is not an error.
+fn print(bytes: &[u8]) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("statbuf: writing to stdout: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// clap's help and version go out as they are (coloured only on a terminal, and never with
+/// NO_COLOR set); its errors become one plain line, `statbuf: <flag>: <what is wrong>`, with
+/// its suggestion for a mistyped flag.
 fn clap_error(error: clap::Error) -> ExitCode {
-    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        error.kind(),
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+    ) {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
-    let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
-    if let Some(ContextValue::String(suggested)) = error.get(ContextKind::SuggestedArg) {
+    eprintln!("statbuf: {}", usage_message(&error));
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// The one-line message for a clap error, built from what clap knows about it.
+fn usage_message(error: &clap::Error) -> String {
+    let context = |kind: ContextKind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(flag_name(s).to_string()),
+        Some(ContextValue::Strings(v)) => Some(v.iter().map(|s| flag_name(s)).collect::<Vec<_>>().join(", ")),
+        _ => None,
+    };
+    let flag = context(ContextKind::InvalidArg);
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let mut message = match (error.kind(), &flag) {
+        (ClapErrorKind::UnknownArgument, Some(flag)) => format!("{flag}: unknown flag"),
+        (ClapErrorKind::InvalidValue | ClapErrorKind::ValueValidation, Some(flag)) => match value {
+            Some("") | None => format!("{flag}: a value is required"),
+            Some(value) => match std::error::Error::source(error) {
+                Some(why) => format!("{flag}: invalid value '{value}': {why}"),
+                None => format!("{flag}: invalid value '{value}'"),
+            },
+        },
+        (ClapErrorKind::ArgumentConflict, Some(flag)) => match context(ContextKind::PriorArg) {
+            Some(prior) => format!("{flag}: cannot be used with {prior}"),
+            None => format!("{flag}: cannot be used with the other flags given"),
+        },
+        (ClapErrorKind::MissingRequiredArgument, Some(flag)) => {
+            format!("{flag}: required by the other flags given")
+        }
+        (ClapErrorKind::TooManyValues | ClapErrorKind::WrongNumberOfValues, Some(flag)) => match value {
+            Some(value) => format!("{flag}: unexpected value '{value}'"),
+            None => format!("{flag}: wrong number of values"),
+        },
+        _ => {
+            // Anything else: clap's own words, its indented details joined onto one line.
+            let rendered = error.render().to_string();
+            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("invalid arguments");
+            let first = first
+                .strip_prefix("error: ")
+                .unwrap_or(first)
+                .trim_end_matches(':');
+            let details: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+            if details.is_empty() {
+                first.to_string()
+            } else {
+                format!("{first}: {}", details.join(", "))
+            }
+        }
+    };
+    if let Some(suggested) = context(ContextKind::SuggestedArg) {
         message.push_str(&format!(" (did you mean '{suggested}'?)"));
     }
-    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
+    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue)
+        && !valid.is_empty()
+    {
         message.push_str(&format!(": expected one of {}", valid.join(", ")));
     }
-    eprintln!("statbuf: {message}");
-    ExitCode::from(EXIT_USAGE)
+    message
+}
+
+/// `--format` from clap's `--format <FORMAT>` or `--explain[=<N>]`.
+fn flag_name(arg: &str) -> &str {
+    arg.split([' ', '[', '=']).next().unwrap_or(arg)
 }

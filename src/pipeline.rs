@@ -11,11 +11,15 @@ use std::time::{Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 
+use anyhow::Context;
+
+use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
 use crate::counter::{Counts, LineStats};
 use crate::extract::{ExtractSpec, Extractor, Outcome};
 use crate::flusher::{FlushOptions, FlushReport, Flusher, FlusherEvent};
 use crate::input::{self, Block, BufferPool, ReadEvent};
+use crate::progress::Meter;
 use crate::sink::{Sink, Snapshot};
 use crate::stop::Stop;
 
@@ -60,22 +64,33 @@ struct Partial {
 
 /// Runs the pipeline until the inputs end or a `Control::Stop` arrives, flushing on every
 /// tick, and returns once the final flush is written (or given up on).
+///
+/// An error before anything is read (a state file that is locked, corrupt or foreign) is
+/// returned; everything after is in the report.
 pub fn run(
     config: &Config,
     sinks: Vec<Box<dyn Sink>>,
     ticks: Receiver<Instant>,
     control: Receiver<Control>,
-) -> RunReport {
-    let stop = match Stop::new() {
-        Ok(stop) => stop,
-        Err(error) => {
-            eprintln!("statbuf: cannot create a pipe: {error}");
-            return RunReport {
-                input_errors: 1,
-                ..RunReport::default()
-            };
-        }
-    };
+    meter: &Meter,
+) -> anyhow::Result<RunReport> {
+    let stop = Stop::new().context("creating a pipe")?;
+    let mut config = config.clone();
+    let mut state = None;
+    // Held until the run ends, when the state file's lock is all it is for.
+    let mut _lock = None;
+    if let Some(path) = &config.state {
+        let keeper = sinks.iter().find(|s| s.checkpoint_store().is_some());
+        let store = keeper.and_then(|s| s.checkpoint_store());
+        let resumption = checkpoint::resume(path, store, || match keeper {
+            Some(sink) => sink.load_checkpoint(),
+            None => Ok(Checkpoint::default()),
+        })?;
+        config.read.resume = Some(resumption.checkpoint);
+        state = resumption.state_for_offsets;
+        _lock = resumption.lock_only;
+    }
+    let config = &config;
     let pool = BufferPool::new();
     let (read_tx, read_rx) = bounded::<ReadEvent>(READ_QUEUE);
     let (partial_tx, partial_rx) = unbounded::<Partial>();
@@ -83,18 +98,22 @@ pub fn run(
     let (abort_tx, abort_rx) = bounded::<()>(1);
     let (flusher_tx, flusher_rx) = unbounded::<FlusherEvent>();
     let (done_tx, done_rx) = bounded::<()>(1);
+    // Workers say when their map reaches --max-keys; one message per flush is enough.
+    let (full_tx, full_rx) = bounded::<()>(config.workers);
     let flusher = Flusher::new(
         sinks,
         FlushOptions {
             timeout: config.flush_timeout,
             fallback: config.fallback.clone(),
             schema: config.schema.clone(),
+            state,
+            meter: meter.clone(),
         },
     );
 
     std::thread::scope(|scope| {
         let (stop, pool) = (&stop, &pool);
-        scope.spawn(move || input::read_all(&config.inputs, &config.read, pool, &read_tx, stop));
+        scope.spawn(move || input::read_all(&config.inputs, &config.read, pool, &read_tx, stop, meter));
         let flusher = scope.spawn(move || {
             let report = flusher.run(snapshot_rx, abort_rx, flusher_tx);
             let _ = done_tx.send(());
@@ -104,9 +123,13 @@ pub fn run(
             .map(|_| {
                 let (tx, rx) = bounded(WORKER_QUEUE);
                 let partial_tx = partial_tx.clone();
+                let full_tx = full_tx.clone();
+                let limits = Limits {
+                    max_line_bytes: config.read.max_line_bytes,
+                    max_keys: config.max_keys,
+                };
                 let spec = &config.extract;
-                let max_line = config.read.max_line_bytes;
-                scope.spawn(move || work(spec, max_line, rx, partial_tx, pool));
+                scope.spawn(move || work(spec, limits, rx, partial_tx, full_tx, pool, meter));
                 tx
             })
             .collect();
@@ -118,18 +141,25 @@ pub fn run(
             snapshots: snapshot_tx,
             window_start: SystemTime::now(),
             parts: config.schema.parts(),
+            checkpoint: config.read.resume.clone(),
+            checkpoint_sent: config.read.resume.clone(),
+            meter,
             report: RunReport::default(),
         };
         loop {
             select! {
                 recv(read_rx) -> event => match event {
                     Ok(ReadEvent::Block(block)) => dispatcher.dispatch(block),
+                    Ok(ReadEvent::Position(position)) => dispatcher.advance(position),
+                    Ok(ReadEvent::Notice(notice)) => meter.suspend(|| eprintln!("statbuf: {notice}")),
                     Ok(ReadEvent::Failed { input, error }) => {
-                        eprintln!("statbuf: {input}: {error}");
+                        meter.suspend(|| eprintln!("statbuf: {input}: {error}"));
                         dispatcher.report.input_errors += 1;
                     }
                     Err(_) => break,
                 },
+                // A worker's map holds --max-keys keys: flush early.
+                recv(full_rx) -> _ => dispatcher.flush(),
                 recv(ticks) -> _ => dispatcher.flush(),
                 recv(control) -> message => match message {
                     Ok(Control::Stop) => stop.request(),
@@ -161,11 +191,11 @@ pub fn run(
             }
         }
         report.flush = flusher.join().unwrap_or_default();
-        report
+        Ok(report)
     })
 }
 
-struct Dispatcher {
+struct Dispatcher<'m> {
     workers: Vec<Sender<WorkerMessage>>,
     /// The worker that gets the next block.
     next: usize,
@@ -174,11 +204,26 @@ struct Dispatcher {
     window_start: SystemTime,
     /// Number of parts of every key.
     parts: usize,
+    /// Where every input file stands after the blocks dispatched so far (with `--state`), and
+    /// as the last snapshot sent had it.
+    checkpoint: Option<Checkpoint>,
+    checkpoint_sent: Option<Checkpoint>,
+    meter: &'m Meter,
     report: RunReport,
 }
 
-impl Dispatcher {
-    fn dispatch(&mut self, block: Block) {
+impl Dispatcher<'_> {
+    /// A file starts being read at this position.
+    fn advance(&mut self, position: crate::checkpoint::FilePosition) {
+        if let Some(checkpoint) = &mut self.checkpoint {
+            checkpoint.set(position);
+        }
+    }
+
+    fn dispatch(&mut self, mut block: Block) {
+        if let Some(position) = block.position.take() {
+            self.advance(position);
+        }
         // A worker only goes away if it panicked; its blocks are then counted by no one, and
         // the flush below reports the loss as a missing partial.
         let _ = self.workers[self.next].send(WorkerMessage::Block(block));
@@ -204,8 +249,14 @@ impl Dispatcher {
             }
         }
         let now = SystemTime::now();
-        if !counts.is_empty() {
-            let snapshot = Snapshot::new(self.window_start, now, counts, self.parts);
+        self.meter.flushed(now);
+        let moved = self.checkpoint != self.checkpoint_sent;
+        if !counts.is_empty() || moved {
+            let mut snapshot = Snapshot::new(self.window_start, now, counts, self.parts);
+            if moved {
+                snapshot.checkpoint.clone_from(&self.checkpoint);
+                self.checkpoint_sent.clone_from(&self.checkpoint);
+            }
             // The flusher only goes away once every snapshot sender is dropped.
             let _ = self.snapshots.send(Arc::new(snapshot));
         }
@@ -213,24 +264,48 @@ impl Dispatcher {
     }
 }
 
+/// What bounds a worker's memory.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_line_bytes: usize,
+    max_keys: usize,
+}
+
 /// A worker: counts the blocks it is given, and hands its counts over at each flush marker.
 fn work(
     spec: &ExtractSpec,
-    max_line_bytes: usize,
+    limits: Limits,
     messages: Receiver<WorkerMessage>,
     partials: Sender<Partial>,
+    full: Sender<()>,
     pool: &BufferPool,
+    meter: &Meter,
 ) {
     let mut extractor = Extractor::new(spec);
     let mut counts = Counts::new();
     let mut stats = LineStats::default();
+    let mut said_full = false;
     for message in messages {
         match message {
             WorkerMessage::Block(block) => {
-                count_block(&mut extractor, max_line_bytes, &block, &mut counts, &mut stats);
+                let lines_before = stats.lines;
+                count_block(
+                    &mut extractor,
+                    limits.max_line_bytes,
+                    &block,
+                    &mut counts,
+                    &mut stats,
+                );
                 pool.give(block.data);
+                meter.add_lines(stats.lines - lines_before);
+                meter.set_keys(counts.len() as u64);
+                if !said_full && counts.len() >= limits.max_keys {
+                    said_full = true;
+                    let _ = full.try_send(());
+                }
             }
             WorkerMessage::Flush => {
+                said_full = false;
                 let partial = Partial {
                     counts: std::mem::take(&mut counts),
                     stats: std::mem::take(&mut stats),

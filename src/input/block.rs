@@ -2,19 +2,20 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::checkpoint::FilePosition;
+
 /// Whole lines read from one input.
 #[derive(Debug)]
 pub struct Block {
-    /// Index of the input (in command-line order).
+    /// Which opened file (or stdin) the block comes from.
     pub source: usize,
-    /// Offset in the input just past the last byte this block accounts for, including the
-    /// bytes of oversize lines dropped before it: once the block is counted, the input is
-    /// counted up to here.
-    pub end: u64,
     /// Lines, each ending in `\n` but perhaps the last one at end of input.
     pub data: Vec<u8>,
     /// Oversize lines dropped by the reader since the previous block.
     pub oversize: u64,
+    /// For a file: where it stands once this block is counted, including the bytes of
+    /// oversize lines dropped before the block.
+    pub position: Option<FilePosition>,
 }
 
 /// Buffers handed back by the workers, so that reading does not allocate (and page-fault in)

@@ -6,17 +6,24 @@
 //! up to the next newline and the line is counted as oversize.
 
 mod block;
+mod follow;
+mod reader;
+mod resume;
 
 pub use block::{Block, BufferPool, lines};
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::ErrorKind;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
-use crate::stop::{Stop, Wait};
+use crate::checkpoint::{Checkpoint, FilePosition};
+use crate::progress::Meter;
+use crate::stop::Stop;
+use reader::{ReadEnd, SourceReader};
 
 /// One input named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +46,10 @@ impl Input {
 #[derive(Debug)]
 pub enum ReadEvent {
     Block(Block),
+    /// A file starts being read here; its blocks follow.
+    Position(FilePosition),
+    /// Something the user should know that is not an error (a rotation, a file to wait for).
+    Notice(String),
     /// An input could not be opened or read; the others are still read.
     Failed {
         input: String,
@@ -53,178 +64,166 @@ pub struct ReadOptions {
     pub block_size: usize,
     /// Longer lines are skipped and counted as oversize.
     pub max_line_bytes: usize,
+    /// Keep reading files as they grow, like `tail -F`.
+    pub follow: bool,
+    /// With `follow`, start at the beginning of files instead of their end.
+    pub from_start: bool,
+    /// How often a followed file is looked at when it has nothing new.
+    pub poll: Duration,
+    /// Where to resume files from; `None` when no checkpoint is kept. With a checkpoint, a
+    /// last line without a newline is left for the next run, which may see the rest of it.
+    pub resume: Option<Checkpoint>,
 }
 
-/// Reads every input in order and sends its blocks, until the inputs end or `stop` is
-/// requested. A stop is honoured between reads: every byte read has been sent by then.
+/// What every reader of a run shares.
+pub struct Context<'a> {
+    pub options: &'a ReadOptions,
+    pub pool: &'a BufferPool,
+    pub events: &'a Sender<ReadEvent>,
+    pub stop: &'a Stop,
+    pub meter: &'a Meter,
+    next_source: Cell<usize>,
+}
+
+impl Context<'_> {
+    /// A new source number: each file opened, and each restart of a truncated one, has its own.
+    fn next_source(&self) -> usize {
+        let n = self.next_source.get();
+        self.next_source.set(n + 1);
+        n
+    }
+
+    fn notice(&self, message: String) -> bool {
+        self.events.send(ReadEvent::Notice(message)).is_ok()
+    }
+
+    fn failed(&self, input: &Path, error: std::io::Error) -> bool {
+        let input = input.display().to_string();
+        self.events.send(ReadEvent::Failed { input, error }).is_ok()
+    }
+}
+
+/// Reads every input and sends its blocks, until the inputs end (or, following, forever) or
+/// `stop` is requested. A stop is honoured between reads: every byte read has been sent.
 pub fn read_all(
     inputs: &[Input],
     options: &ReadOptions,
     pool: &BufferPool,
     events: &Sender<ReadEvent>,
     stop: &Stop,
+    meter: &Meter,
 ) {
-    for (source, input) in inputs.iter().enumerate() {
+    let ctx = Context {
+        options,
+        pool,
+        events,
+        stop,
+        meter,
+        next_source: Cell::new(0),
+    };
+    if options.follow {
+        let paths: Vec<PathBuf> = inputs
+            .iter()
+            .filter_map(|input| match input {
+                Input::File(path) => Some(path.clone()),
+                Input::Stdin => None,
+            })
+            .collect();
+        follow::follow(&ctx, &paths);
+        return;
+    }
+    for input in inputs {
         if stop.requested() {
             return;
         }
-        let opened = match input {
-            Input::Stdin => std::io::stdin().as_fd().try_clone_to_owned().map(File::from),
-            Input::File(path) => File::open(path),
+        let go_on = match input {
+            Input::Stdin => read_stdin(&ctx),
+            Input::File(path) => read_file(&ctx, path),
         };
-        let result = opened.and_then(|file| {
-            let mut reader = SourceReader::new(source, file, options, pool, events, stop)?;
-            reader.run()
+        if !go_on {
+            return;
+        }
+    }
+}
+
+/// Reads standard input to its end. False when reading should stop.
+fn read_stdin(ctx: &Context) -> bool {
+    let stdin = Path::new("<stdin>");
+    let reader = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .and_then(|file| SourceReader::new(ctx, file, None, 0));
+    let mut reader = match reader {
+        Ok(reader) => reader,
+        Err(error) => return ctx.failed(stdin, error),
+    };
+    match reader.read_available() {
+        Ok(ReadEnd::Eof) => reader.finish(),
+        Ok(ReadEnd::Stopped | ReadEnd::Closed) => false,
+        Err(error) => ctx.failed(stdin, error),
+    }
+}
+
+/// Reads a file to its end, first what was left of it after its checkpoint.
+fn read_file(ctx: &Context, path: &Path) -> bool {
+    let key = absolute(path);
+    let segments = match ctx.options.resume.as_ref().and_then(|c| c.position(&key)) {
+        Some(position) => {
+            let (segments, fate) = resume::plan(path, position);
+            if let Some(notice) = resume::notice(path, position, &fate)
+                && !ctx.notice(notice)
+            {
+                return false;
+            }
+            segments
+        }
+        None => vec![resume::Segment {
+            file: path.to_path_buf(),
+            start: 0,
+        }],
+    };
+    for segment in segments {
+        let opened = File::open(&segment.file).and_then(|file| {
+            use std::io::{Seek, SeekFrom};
+            let mut file = file;
+            file.seek(SeekFrom::Start(segment.start))?;
+            SourceReader::new(ctx, file, Some(key.clone()), segment.start)
         });
-        if let Err(error) = result {
-            let failed = ReadEvent::Failed {
-                input: input.display(),
-                error,
-            };
-            if events.send(failed).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// Reads one open input to its end.
-struct SourceReader<'a> {
-    source: usize,
-    file: File,
-    /// Regular files never block, so they are read without polling.
-    regular: bool,
-    options: &'a ReadOptions,
-    pool: &'a BufferPool,
-    events: &'a Sender<ReadEvent>,
-    stop: &'a Stop,
-    /// Bytes read, not yet sent: a partial line at the front, then whatever the last read added.
-    buf: Vec<u8>,
-    /// Offset in the input of `buf[0]`.
-    buf_offset: u64,
-    /// Inside a line too long to keep: its bytes are dropped until the next newline.
-    skipping: bool,
-    /// Oversize lines dropped since the last block was sent.
-    oversize: u64,
-}
-
-impl<'a> SourceReader<'a> {
-    fn new(
-        source: usize,
-        file: File,
-        options: &'a ReadOptions,
-        pool: &'a BufferPool,
-        events: &'a Sender<ReadEvent>,
-        stop: &'a Stop,
-    ) -> std::io::Result<SourceReader<'a>> {
-        let regular = file.metadata()?.is_file();
-        Ok(SourceReader {
-            source,
-            file,
-            regular,
-            options,
-            pool,
-            events,
-            stop,
-            buf: pool.take(options.block_size),
-            buf_offset: 0,
-            skipping: false,
-            oversize: 0,
-        })
-    }
-
-    fn run(&mut self) -> std::io::Result<()> {
-        loop {
-            if self.regular {
-                if self.stop.requested() {
-                    return Ok(());
+        let mut reader = match opened {
+            Ok(reader) => reader,
+            Err(error) => {
+                if !ctx.failed(&segment.file, error) {
+                    return false;
                 }
-            } else if self.stop.wait_readable(&self.file, None)? == Wait::Stopped {
-                return Ok(());
+                continue;
             }
-            if self.buf.len() == self.buf.capacity() {
-                self.buf.reserve(self.options.block_size.max(self.buf.len()));
-            }
-            let n = match read_spare(&self.file, &mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if n == 0 {
-                self.finish();
-                return Ok(());
-            }
-            if !self.cut() {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Sends the whole lines in `buf` and keeps the partial one. False when the pipeline is gone.
-    fn cut(&mut self) -> bool {
-        if self.skipping {
-            match memchr::memchr(b'\n', &self.buf) {
-                None => {
-                    self.buf_offset += self.buf.len() as u64;
-                    self.buf.clear();
-                    return true;
-                }
-                Some(newline) => {
-                    self.buf.drain(..=newline);
-                    self.buf_offset += newline as u64 + 1;
-                    self.oversize += 1;
-                    self.skipping = false;
-                }
-            }
-        }
-        match memchr::memrchr(b'\n', &self.buf) {
-            Some(last) => {
-                let mut next = self.pool.take(self.options.block_size);
-                next.extend_from_slice(&self.buf[last + 1..]);
-                self.buf.truncate(last + 1);
-                let data = std::mem::replace(&mut self.buf, next);
-                self.send(data)
-            }
-            None => {
-                if self.buf.len() > self.options.max_line_bytes {
-                    self.buf_offset += self.buf.len() as u64;
-                    self.buf.clear();
-                    self.skipping = true;
-                }
-                true
-            }
-        }
-    }
-
-    /// At end of input, a last line without a newline still counts.
-    fn finish(&mut self) {
-        if self.skipping {
-            self.oversize += 1;
-            self.skipping = false;
-        }
-        if !self.buf.is_empty() || self.oversize > 0 {
-            let data = std::mem::take(&mut self.buf);
-            self.send(data);
-        }
-    }
-
-    fn send(&mut self, data: Vec<u8>) -> bool {
-        let end = self.buf_offset + data.len() as u64;
-        let block = Block {
-            source: self.source,
-            end,
-            data,
-            oversize: std::mem::take(&mut self.oversize),
         };
-        self.buf_offset = end;
-        self.events.send(ReadEvent::Block(block)).is_ok()
+        if !reader.announce() {
+            return false;
+        }
+        match reader.read_available() {
+            Ok(ReadEnd::Eof) => {
+                // With a checkpoint, a last line without its newline waits for the next run.
+                if ctx.options.resume.is_none() && !reader.finish() {
+                    return false;
+                }
+            }
+            Ok(ReadEnd::Stopped | ReadEnd::Closed) => return false,
+            Err(error) => {
+                if !ctx.failed(&segment.file, error) {
+                    return false;
+                }
+            }
+        }
     }
+    true
 }
 
-/// Reads into the spare capacity of `buf`, growing its length by the bytes read. rustix reads
-/// into uninitialised memory safely, which saves zeroing a megabyte before every read.
-fn read_spare(file: &File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    Ok(rustix::io::read(file, rustix::buffer::spare_capacity(buf))?)
+/// The path checkpoints know a file by: absolute, so that a run from another directory finds
+/// it, but not resolved through links, so that a link to a rotating log keeps its name.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Whether a path names standard input.

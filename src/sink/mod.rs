@@ -10,6 +10,7 @@ pub use self::stdout::StdoutSink;
 
 use std::time::SystemTime;
 
+use crate::checkpoint::{Checkpoint, Store};
 use crate::counter::Counts;
 use crate::key::KeySchema;
 use crate::timefmt::rfc3339;
@@ -23,6 +24,8 @@ pub struct Snapshot {
     pub parts: usize,
     /// Totals sorted by total descending, then key ascending.
     pub rows: Vec<(Box<[u8]>, i64)>,
+    /// How far every input file is counted once these rows are written (with `--state`).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl Snapshot {
@@ -33,6 +36,7 @@ impl Snapshot {
             window_end,
             parts,
             rows: counts.into_sorted(parts),
+            checkpoint: None,
         }
     }
 
@@ -45,6 +49,9 @@ impl Snapshot {
         self.rows = counts.into_sorted(self.parts);
         self.window_start = self.window_start.min(later.window_start);
         self.window_end = self.window_end.max(later.window_end);
+        if later.checkpoint.is_some() {
+            self.checkpoint.clone_from(&later.checkpoint);
+        }
     }
 
     pub fn start_text(&self) -> String {
@@ -68,6 +75,16 @@ pub trait Sink: Send {
 
     /// Writes one snapshot, all of it or (as far as the target allows) nothing.
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()>;
+
+    /// Where this sink keeps checkpoints, if it commits them with the counts.
+    fn checkpoint_store(&self) -> Option<Store> {
+        None
+    }
+
+    /// The checkpoint this sink holds (see `checkpoint_store`).
+    fn load_checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        Ok(Checkpoint::default())
+    }
 }
 
 /// The header row shared by the CSV formats: window, key columns, count.

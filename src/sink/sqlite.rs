@@ -13,6 +13,9 @@
 //! ```
 //!
 //! Keys are stored as TEXT holding the key's bytes exactly, even when they are not UTF-8.
+//!
+//! With `--state`, the offsets of the input files are kept in `statbuf_checkpoint`
+//! (`counts_table`, `path`, `position` as JSON, `updated`), written in the same transaction.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,14 +24,19 @@ use anyhow::{Context, bail};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 
+use crate::checkpoint::{Checkpoint, FilePosition, Store};
 use crate::key::KeySchema;
 use crate::sink::{Sink, Snapshot};
+
+/// Offsets of the input files, per counts table, committed with the counts they cover.
+const CHECKPOINT_TABLE: &str = "statbuf_checkpoint";
 
 /// How long a flush waits for another connection's lock before it fails and is retried.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct SqliteSink {
     path: PathBuf,
+    table: String,
     connection: Connection,
     schema: KeySchema,
     upsert: String,
@@ -73,18 +81,41 @@ impl SqliteSink {
         );
         Ok(SqliteSink {
             path: path.to_path_buf(),
+            table: table.to_string(),
             connection,
             schema: schema.clone(),
             upsert,
         })
     }
 
-    fn write_rows(&mut self, snapshot: &Snapshot) -> rusqlite::Result<()> {
+    /// The offsets committed for this table: where a run with `--state` resumes.
+    fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        let load = || -> anyhow::Result<Checkpoint> {
+            self.connection.execute(&checkpoint_ddl(), [])?;
+            let mut statement = self.connection.prepare(&format!(
+                "SELECT position FROM {CHECKPOINT_TABLE} WHERE counts_table = ?1 ORDER BY path"
+            ))?;
+            let files = statement
+                .query_map([&self.table], |row| row.get::<_, String>(0))?
+                .map(|text| Ok(serde_json::from_str::<FilePosition>(&text?)?))
+                .collect::<anyhow::Result<Vec<FilePosition>>>()?;
+            Ok(Checkpoint { files })
+        };
+        load().with_context(|| {
+            format!(
+                "{}: reading the checkpoint in table {CHECKPOINT_TABLE}",
+                self.path.display()
+            )
+        })
+    }
+
+    fn write_rows(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
         let (start, end) = (snapshot.start_text(), snapshot.end_text());
         let SqliteSink {
             connection,
             schema,
             upsert,
+            table,
             ..
         } = self;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -107,7 +138,21 @@ impl SqliteSink {
                 statement.execute(params_from_iter(values.drain(..)))?;
             }
         }
-        tx.commit()
+        // The offsets go in the same transaction as the counts they cover: after a crash
+        // either both are there or neither, so a rerun counts every line exactly once.
+        if let Some(checkpoint) = &snapshot.checkpoint {
+            tx.execute(&checkpoint_ddl(), [])?;
+            let mut statement = tx.prepare_cached(&format!(
+                "INSERT INTO {CHECKPOINT_TABLE} (counts_table, path, position, updated) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (counts_table, path) DO UPDATE SET position = excluded.position, updated = excluded.updated"
+            ))?;
+            for file in &checkpoint.files {
+                let path = file.path.to_string_lossy();
+                statement.execute((&*table, &*path, serde_json::to_string(file)?, &end))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 
@@ -116,12 +161,30 @@ impl Sink for SqliteSink {
         format!("sqlite {}", self.path.display())
     }
 
+    fn checkpoint_store(&self) -> Option<Store> {
+        Some(Store::Sqlite {
+            database: crate::input::absolute(&self.path),
+            table: self.table.clone(),
+        })
+    }
+
+    fn load_checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        self.checkpoint()
+    }
+
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
-        if snapshot.rows.is_empty() {
+        if snapshot.rows.is_empty() && snapshot.checkpoint.is_none() {
             return Ok(());
         }
-        self.write_rows(snapshot).map_err(anyhow::Error::from)
+        self.write_rows(snapshot)
     }
+}
+
+fn checkpoint_ddl() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (counts_table TEXT NOT NULL, path TEXT NOT NULL, \
+         position TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (counts_table, path)) WITHOUT ROWID"
+    )
 }
 
 /// An identifier, double-quoted for SQL. Table and column names are validated before they get

@@ -4,8 +4,12 @@
 mod util;
 
 mod core;
+mod docs;
 mod errors;
+mod explain;
 mod inputs;
+#[cfg(unix)]
+mod progress;
 #[cfg(unix)]
 mod signals;
 mod sinks;

@@ -1,0 +1,252 @@
+//! Micro-benchmarks of statbuf's building blocks: line splitting, key extraction (awk field 7
+//! and a regex capture), the per-key counter, and the SQLite flush.
+//!
+//! ```text
+//! cargo bench --bench micro                    # everything (about two minutes)
+//! cargo bench --bench micro -- extract         # only the benchmarks whose path matches
+//! cargo bench --bench micro -- --help          # divan's options
+//! ```
+//!
+//! The input is a block of synthetic combined-format access-log lines from `statbuf::loggen`,
+//! the same generator as `cargo run --release --example gen-access-log` and `bench/run`, so
+//! bytes/s here can be set beside the end-to-end numbers in BENCHMARKS.md (which use every
+//! core; these run on one).
+
+use std::sync::OnceLock;
+use std::time::{Duration, UNIX_EPOCH};
+
+use divan::counter::{BytesCount, ItemsCount};
+use divan::{Bencher, black_box};
+use regex::bytes::Regex;
+use statbuf::counter::Counts;
+use statbuf::extract::{ExtractSpec, Extractor, KeySource, Outcome, Separator};
+use statbuf::input::lines;
+use statbuf::key::KeySchema;
+use statbuf::loggen::{LogSpec, write_access_log};
+use statbuf::sink::{Sink, Snapshot, SqliteSink};
+
+fn main() {
+    divan::main();
+}
+
+/// Lines per benchmark block: about 4.7 MB, a few of statbuf's read blocks, and larger than
+/// the last-level cache, as a real file is.
+const BLOCK_LINES: u64 = 20_000;
+
+/// Lines of the high-cardinality key list fed to the counter.
+const HC_LINES: u64 = 200_000;
+
+/// Distinct keys written by the SQLite flush benchmark.
+const FLUSH_KEYS: usize = 1_000_000;
+
+/// Which generated data a benchmark runs on.
+#[derive(Clone, Copy, Debug)]
+enum Data {
+    /// The default spec: 10,000 distinct paths, Zipf-distributed (the 10M-line file's shape).
+    Zipf10k,
+    /// 1,000,000 paths with a 60 % uniform tail (the high-cardinality file's shape): nearly
+    /// every line brings a new key.
+    Hc1m,
+}
+
+impl std::fmt::Display for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Data::Zipf10k => "zipf-10k-keys",
+            Data::Hc1m => "hc-1M-keys",
+        })
+    }
+}
+
+const DATA: [Data; 2] = [Data::Zipf10k, Data::Hc1m];
+
+fn generate(spec: &LogSpec) -> Vec<u8> {
+    let mut out = Vec::with_capacity(spec.lines as usize * 250);
+    write_access_log(spec, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// A block of log lines of the given shape, generated once per process.
+fn block(data: Data) -> &'static [u8] {
+    static ZIPF: OnceLock<Vec<u8>> = OnceLock::new();
+    static HC: OnceLock<Vec<u8>> = OnceLock::new();
+    match data {
+        Data::Zipf10k => ZIPF.get_or_init(|| {
+            generate(&LogSpec {
+                lines: BLOCK_LINES,
+                seed: 1,
+                ..LogSpec::default()
+            })
+        }),
+        Data::Hc1m => HC.get_or_init(|| {
+            generate(&LogSpec {
+                lines: HC_LINES,
+                seed: 1,
+                keys: 1_000_000,
+                uniform: 0.6,
+                ..LogSpec::default()
+            })
+        }),
+    }
+}
+
+fn field7() -> ExtractSpec {
+    ExtractSpec {
+        key: KeySource::Fields(vec![7]),
+        separator: Separator::Blanks,
+        value_field: None,
+    }
+}
+
+fn request_regex() -> ExtractSpec {
+    ExtractSpec {
+        key: KeySource::Regex {
+            regex: Regex::new(r#""[A-Z]+ (\S+)"#).expect("valid regex"),
+            key_groups: vec![1],
+            value_group: None,
+        },
+        separator: Separator::Blanks,
+        value_field: None,
+    }
+}
+
+/// The `$7` of every line of a block, borrowed from it.
+fn keys_of(data: &'static [u8]) -> Vec<&'static [u8]> {
+    lines(data)
+        .filter_map(|line| line.split(|&b| b == b' ').filter(|f| !f.is_empty()).nth(6))
+        .collect()
+}
+
+fn line_count(data: &[u8]) -> usize {
+    lines(data).count()
+}
+
+/// Splitting a block into lines (memchr for `\n`, then one trailing `\r` dropped).
+#[divan::bench]
+fn split_lines(bencher: Bencher) {
+    let data = block(Data::Zipf10k);
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .counter(ItemsCount::new(line_count(data)))
+        .bench_local(|| lines(black_box(data)).map(<[u8]>::len).sum::<usize>());
+}
+
+/// Extracting one key per line from a block; the keys are consumed, not counted.
+mod extract {
+    use super::*;
+
+    fn run(bencher: Bencher, spec: &ExtractSpec) {
+        let data = block(Data::Zipf10k);
+        let mut extractor = Extractor::new(spec);
+        bencher
+            .counter(BytesCount::new(data.len()))
+            .counter(ItemsCount::new(line_count(data)))
+            .bench_local(|| {
+                let mut matched = 0usize;
+                for line in lines(black_box(data)) {
+                    if let Outcome::Key(key, _) = extractor.extract(line) {
+                        black_box(key);
+                        matched += 1;
+                    }
+                }
+                matched
+            });
+    }
+
+    /// `-k 7`: awk's `$7` (runs of blanks separate fields).
+    #[divan::bench]
+    fn field_7(bencher: Bencher) {
+        run(bencher, &field7());
+    }
+
+    /// `-r '"[A-Z]+ (\S+)'`: the request path as a regex capture.
+    #[divan::bench]
+    fn regex_request(bencher: Bencher) {
+        run(bencher, &request_regex());
+    }
+}
+
+/// `Counts::add` of every key of a block into a fresh map (insertions and lookups).
+#[divan::bench(args = DATA)]
+fn counter_add(bencher: Bencher, data: Data) {
+    let keys = keys_of(block(data));
+    bencher
+        .counter(ItemsCount::new(keys.len()))
+        .with_inputs(Counts::new)
+        .bench_local_values(|mut counts| {
+            for key in &keys {
+                counts.add(key, 1);
+            }
+            // Returned so that freeing the map is not timed.
+            counts
+        });
+}
+
+/// What one worker does per block for `statbuf -k 7`: split, extract, count.
+#[divan::bench(args = DATA)]
+fn count_block_field_7(bencher: Bencher, data: Data) {
+    let data = block(data);
+    let mut extractor = Extractor::new(&field7());
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .counter(ItemsCount::new(line_count(data)))
+        .with_inputs(Counts::new)
+        .bench_local_values(|mut counts| {
+            for line in lines(black_box(data)) {
+                if let Outcome::Key(key, value) = extractor.extract(line) {
+                    counts.add(key, value);
+                }
+            }
+            counts
+        });
+}
+
+/// A request-path-like key for row `i`, distinct for every `i`.
+fn flush_key(i: usize) -> String {
+    // splitmix64 scatters the keys so that they do not arrive in table order.
+    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    format!("/static/{:02x}/item-{i}.html?v={:x}", z & 0xff, z >> 40)
+}
+
+fn flush_snapshot(keys: usize) -> Snapshot {
+    let mut counts = Counts::new();
+    for i in 0..keys {
+        counts.add(flush_key(i).as_bytes(), (i % 97 + 1) as i64);
+    }
+    let start = UNIX_EPOCH + Duration::from_secs(1_773_151_200);
+    Snapshot::new(start, start + Duration::from_secs(10), counts, 1)
+}
+
+/// One flush into an existing SQLite table that already holds every key, so each row is an
+/// upsert that updates (the steady state of `statbuf --sqlite` re-run over the same keys).
+/// Items/s is upserts per second.
+fn sqlite_upserts(bencher: Bencher, keys: usize) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("bench.db");
+    let mut sink = SqliteSink::open(&path, "counts", &KeySchema::single()).expect("open database");
+    let snapshot = flush_snapshot(keys);
+    // The first flush creates the rows; the timed ones update them.
+    sink.write(&snapshot).expect("first flush");
+    bencher
+        .counter(ItemsCount::new(keys))
+        .bench_local(|| sink.write(&snapshot).expect("flush"));
+}
+
+/// Flushing keys into SQLite: 1,000,000 (a high-cardinality batch run) and 10,000 (a typical
+/// interval flush of a web log).
+mod sqlite_flush {
+    use super::*;
+
+    #[divan::bench(sample_count = 3, sample_size = 1)]
+    fn upsert_1m_keys(bencher: Bencher) {
+        sqlite_upserts(bencher, FLUSH_KEYS);
+    }
+
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn upsert_10k_keys(bencher: Bencher) {
+        sqlite_upserts(bencher, 10_000);
+    }
+}

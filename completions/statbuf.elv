@@ -1,0 +1,56 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[statbuf] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'statbuf'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'statbuf'= {
+            cand -k 'Key from whitespace field N, like awk''s $N; repeat for a composite key'
+            cand --key-field 'Key from whitespace field N, like awk''s $N; repeat for a composite key'
+            cand -d 'Split fields at this single byte instead of runs of blanks (`\t` for tabs)'
+            cand --delimiter 'Split fields at this single byte instead of runs of blanks (`\t` for tabs)'
+            cand -r 'Key from a regex: capture group 1, the named groups in order, or the whole match'
+            cand --key-regex 'Key from a regex: capture group 1, the named groups in order, or the whole match'
+            cand --value-field 'Add the integer in field N instead of 1 (a regex group named `value` does the same)'
+            cand --state 'Remember how far each file was counted in FILE, and resume from there'
+            cand --max-line-bytes 'Skip lines longer than this many bytes (counted as oversize)'
+            cand -i 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input'
+            cand --interval 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input'
+            cand --max-keys 'Flush early whenever this many distinct keys are buffered'
+            cand --flush-timeout 'At exit, keep retrying a failing sink this long before giving up on it'
+            cand --fallback 'Write counts a sink could not take to this file (CSV) instead of stderr'
+            cand --csv 'Append one row per key per flush to this CSV file'
+            cand --sqlite 'Add the counts to this SQLite database (created if missing)'
+            cand --table 'SQLite table for the totals'
+            cand --format 'Format of the stdout sink'
+            cand --top 'Print only the N largest counts of each flush to stdout'
+            cand --explain 'Show the key (and value) each of the first N lines gives, or why it is skipped; write nothing else'
+            cand -F 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`'
+            cand --follow 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`'
+            cand --from-start 'With --follow, count what the files already hold (default: start at their end)'
+            cand --stdout 'Print to stdout even when --csv or --sqlite is given'
+            cand -q 'Print no summary line and no progress'
+            cand --quiet 'Print no summary line and no progress'
+            cand --progress 'Show progress on stderr even when it is not a terminal'
+            cand --no-progress 'Never show progress'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

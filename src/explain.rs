@@ -1,0 +1,513 @@
+//! `--explain`: what the key flags make of the first lines of the input, line by line.
+//!
+//! Each line goes through the same `Extractor` the workers use, so what is shown is what
+//! would be counted. When a line would be skipped, the explanation says why in the terms of the
+//! flags: which field is missing, that the regex did not match, which value text is not an
+//! integer, how long an oversize line is. Only the lines shown are read, and no sink is opened.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::extract::{ExtractSpec, Extractor, KeySource, Outcome, Separator};
+use crate::input::{self, Input};
+use crate::key::KeySchema;
+
+/// How much of a line is echoed before it is cut short.
+const SHOWN_LINE_BYTES: usize = 240;
+
+/// Explains the first `lines` lines of the first input on stdout. A closed stdout
+/// (`statbuf --explain | head`) ends the explanation quietly.
+pub fn run(config: &Config, lines: usize) -> anyhow::Result<()> {
+    let input = config.inputs.first().cloned().unwrap_or(Input::Stdin);
+    let name = input.display();
+    let mut reader: Box<dyn BufRead> = match &input {
+        Input::Stdin => Box::new(io::stdin().lock()),
+        Input::File(path) => Box::new(BufReader::new(File::open(path).with_context(|| name.clone())?)),
+    };
+    // An input that cannot be read at all (a directory) is an error before any output.
+    reader.fill_buf().with_context(|| name.clone())?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result =
+        explain(config, &name, reader, lines, &mut out).and_then(|_| out.flush().map_err(Failure::Write));
+    match result {
+        Ok(()) => Ok(()),
+        Err(Failure::Write(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(Failure::Write(e)) => Err(anyhow::Error::new(e).context("writing to stdout")),
+        Err(Failure::Read(e)) => Err(anyhow::Error::new(e).context(name)),
+    }
+}
+
+/// Why an explanation stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input could not be read.
+    Read(io::Error),
+    /// The explanation could not be written.
+    Write(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Failure {
+        Failure::Write(error)
+    }
+}
+
+/// What the lines explained gave.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub lines: u64,
+    pub keys: u64,
+    pub unmatched: u64,
+    pub bad_values: u64,
+    pub oversize: u64,
+}
+
+/// Writes the explanation of the first `lines` lines of `input` (named `name`) to `out`.
+pub fn explain(
+    config: &Config,
+    name: &str,
+    mut input: impl BufRead,
+    lines: usize,
+    out: &mut impl Write,
+) -> Result<Tally, Failure> {
+    let spec = &config.extract;
+    let max_line_bytes = config.read.max_line_bytes;
+    let mut extractor = Extractor::new(spec);
+    let mut tally = Tally::default();
+    writeln!(out, "# {name}: {}", describe(spec, &config.schema))?;
+    let width = lines.to_string().len();
+    for number in 1..=lines {
+        let Some(raw) = read_line(&mut input, max_line_bytes).map_err(Failure::Read)? else {
+            break;
+        };
+        tally.lines += 1;
+        let verdict = match raw {
+            RawLine::Oversize(bytes) => {
+                writeln!(out, "{number:>width$}  ({bytes} bytes)")?;
+                tally.oversize += 1;
+                format!("oversize: {bytes} bytes, over --max-line-bytes {max_line_bytes}")
+            }
+            RawLine::Line(bytes) => {
+                let line = input::lines(&bytes).next().unwrap_or_default();
+                writeln!(out, "{number:>width$}  {}", shown_line(line))?;
+                if line.len() > max_line_bytes {
+                    tally.oversize += 1;
+                    format!(
+                        "oversize: {} bytes, over --max-line-bytes {max_line_bytes}",
+                        line.len()
+                    )
+                } else {
+                    match extractor.extract(line) {
+                        Outcome::Key(key, value) => {
+                            tally.keys += 1;
+                            key_text(&config.schema, key, value, has_value(spec))
+                        }
+                        Outcome::Unmatched => {
+                            tally.unmatched += 1;
+                            format!("unmatched: {}", why_unmatched(spec, line))
+                        }
+                        Outcome::BadValue => {
+                            tally.bad_values += 1;
+                            format!("bad value: {}", why_bad_value(spec, line))
+                        }
+                    }
+                }
+            }
+        };
+        writeln!(out, "{:width$}  -> {verdict}", "")?;
+    }
+    writeln!(
+        out,
+        "# {} {}: {} with a key, {} unmatched, {} bad {}, {} oversize",
+        tally.lines,
+        if tally.lines == 1 { "line" } else { "lines" },
+        tally.keys,
+        tally.unmatched,
+        tally.bad_values,
+        if tally.bad_values == 1 { "value" } else { "values" },
+        tally.oversize,
+    )?;
+    Ok(tally)
+}
+
+/// One line as read: its bytes (with the newline), or only the length of an oversize one,
+/// whose bytes are not kept.
+enum RawLine {
+    Line(Vec<u8>),
+    Oversize(u64),
+}
+
+/// Reads one line, holding at most a few bytes more than `max_line_bytes` of it; `None` at end
+/// of input.
+fn read_line(input: &mut impl BufRead, max_line_bytes: usize) -> io::Result<Option<RawLine>> {
+    let mut line = Vec::new();
+    let mut length = 0u64;
+    let mut oversize = false;
+    let mut read_any = false;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        read_any = true;
+        let (chunk, complete) = match memchr::memchr(b'\n', buf) {
+            Some(newline) => (&buf[..newline], true),
+            None => (buf, false),
+        };
+        length += chunk.len() as u64;
+        // Past the limit by more than a trailing `\r` could account for, the line is oversize
+        // whatever it holds: stop keeping it.
+        if !oversize {
+            line.extend_from_slice(chunk);
+            if line.len() > max_line_bytes.saturating_add(1) {
+                oversize = true;
+                line = Vec::new();
+            }
+        }
+        let used = chunk.len() + usize::from(complete);
+        input.consume(used);
+        if complete {
+            break;
+        }
+    }
+    Ok(match (read_any, oversize) {
+        (false, _) => None,
+        (true, true) => Some(RawLine::Oversize(length)),
+        (true, false) => Some(RawLine::Line(line)),
+    })
+}
+
+/// `key from field 7 (fields split at runs of blanks), each line counts 1`
+fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
+    let fields = match spec.separator {
+        Separator::Blanks => "fields split at runs of spaces and tabs".to_string(),
+        Separator::Byte(b) => format!("fields split at every {}", quote(&[b])),
+    };
+    let key = match &spec.key {
+        KeySource::Line => "key: the whole line".to_string(),
+        KeySource::Fields(indexes) => {
+            let list = indexes.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let word = if indexes.len() == 1 { "field" } else { "fields" };
+            format!("key: {word} {list} ({fields})")
+        }
+        KeySource::Regex { key_groups, .. } => match key_groups[..] {
+            // Named groups give their names to the key's parts.
+            _ if schema.names() != ["key"] => {
+                let word = if schema.parts() == 1 { "group" } else { "groups" };
+                format!("key: regex {word} {}", schema.names().join(", "))
+            }
+            [0] => "key: the whole regex match".to_string(),
+            [group] => format!("key: regex group {group}"),
+            _ => "key: regex groups".to_string(),
+        },
+    };
+    let value = match (&spec.value_field, &spec.key) {
+        (Some(n), KeySource::Line | KeySource::Regex { .. }) => format!("value: field {n} ({fields})"),
+        (Some(n), KeySource::Fields(_)) => format!("value: field {n}"),
+        (
+            None,
+            KeySource::Regex {
+                value_group: Some(_), ..
+            },
+        ) => "value: regex group value".to_string(),
+        (None, _) => "each line counts 1".to_string(),
+    };
+    format!("{key}; {value}")
+}
+
+fn has_value(spec: &ExtractSpec) -> bool {
+    spec.value_field.is_some()
+        || matches!(
+            spec.key,
+            KeySource::Regex {
+                value_group: Some(_),
+                ..
+            }
+        )
+}
+
+/// `key "/index.html", value 1844`, or each part with its column name.
+fn key_text(schema: &KeySchema, key: &[u8], value: i64, show_value: bool) -> String {
+    let mut text = String::new();
+    if schema.parts() == 1 {
+        let _ = write!(text, "{} {}", schema.names()[0], quote(key));
+    } else {
+        for (i, (name, part)) in schema.names().iter().zip(schema.decode(key)).enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            let _ = write!(text, "{name} {}", quote(part));
+        }
+    }
+    if show_value {
+        let _ = write!(text, ", value {value}");
+    }
+    text
+}
+
+/// Why the extractor found no key: the first field asked for that the line does not have, or
+/// the regex that does not match.
+fn why_unmatched(spec: &ExtractSpec, line: &[u8]) -> String {
+    let count = split(line, spec.separator).len();
+    let missing = |flag: &str, index: i64| {
+        let needed = index.unsigned_abs();
+        let fields = if count == 1 { "field" } else { "fields" };
+        format!("the line has {count} {fields}; {flag} {index} needs at least {needed}")
+    };
+    if let Some(index) = spec.value_field
+        && field(line, spec.separator, index).is_none()
+    {
+        return missing("--value-field", index);
+    }
+    match &spec.key {
+        KeySource::Fields(indexes) => indexes
+            .iter()
+            .find(|&&index| field(line, spec.separator, index).is_none())
+            .map(|&index| missing("--key-field", index))
+            .unwrap_or_else(|| "no key field found".to_string()),
+        KeySource::Regex { .. } => "the regex (--key-regex) does not match".to_string(),
+        KeySource::Line => "no key found".to_string(),
+    }
+}
+
+/// The value text that is not an integer.
+fn why_bad_value(spec: &ExtractSpec, line: &[u8]) -> String {
+    let (source, text) = match (&spec.value_field, &spec.key) {
+        (Some(index), _) => (
+            format!("field {index}"),
+            field(line, spec.separator, *index).unwrap_or_default(),
+        ),
+        (
+            None,
+            KeySource::Regex {
+                regex,
+                value_group: Some(group),
+                ..
+            },
+        ) => (
+            "group value".to_string(),
+            regex
+                .captures(line)
+                .and_then(|c| c.get(*group))
+                .map_or(&line[..0], |m| m.as_bytes()),
+        ),
+        (None, _) => return "the value is not an integer".to_string(),
+    };
+    let what = if text.is_empty() {
+        "is empty".to_string()
+    } else {
+        format!("{} is not an integer", quote(text))
+    };
+    format!("{source} {what} (expected digits with an optional sign, or -)")
+}
+
+/// The fields of `line` as the extractor splits them: awk's runs of blanks, or every
+/// occurrence of a byte (an empty line then has no field).
+fn split(line: &[u8], separator: Separator) -> Vec<&[u8]> {
+    match separator {
+        Separator::Blanks => line
+            .split(|&b| b == b' ' || b == b'\t')
+            .filter(|f| !f.is_empty())
+            .collect(),
+        Separator::Byte(_) if line.is_empty() => Vec::new(),
+        Separator::Byte(sep) => line.split(|&b| b == sep).collect(),
+    }
+}
+
+/// Field `index` (1-based; negative from the end), if the line has it.
+fn field(line: &[u8], separator: Separator, index: i64) -> Option<&[u8]> {
+    let fields = split(line, separator);
+    let position = if index > 0 {
+        usize::try_from(index - 1).ok()?
+    } else {
+        fields
+            .len()
+            .checked_sub(usize::try_from(index.unsigned_abs()).ok()?)?
+    };
+    fields.get(position).copied()
+}
+
+/// A line as shown: escaped like a key but unquoted, and cut after [`SHOWN_LINE_BYTES`].
+fn shown_line(line: &[u8]) -> String {
+    if line.len() <= SHOWN_LINE_BYTES {
+        return escape(line);
+    }
+    let mut cut = SHOWN_LINE_BYTES;
+    // Cut between characters, not inside one.
+    while cut > 0 && (line[cut] & 0xc0) == 0x80 {
+        cut -= 1;
+    }
+    format!("{} [... {} more bytes]", escape(&line[..cut]), line.len() - cut)
+}
+
+/// Bytes in double quotes, escaped so that every byte can be seen: `\"`, `\\`, `\t`, `\r`,
+/// `\n`, other control characters as `\u{..}`, and bytes that are not UTF-8 as `\xNN`.
+pub fn quote(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 2);
+    text.push('"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => text.push_str("\\\""),
+                _ => push_char(&mut text, c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(text, "\\x{b:02x}");
+        }
+    }
+    text.push('"');
+    text
+}
+
+fn escape(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_char(&mut text, c);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(text, "\\x{b:02x}");
+        }
+    }
+    text
+}
+
+fn push_char(text: &mut String, c: char) {
+    match c {
+        '\\' => text.push_str("\\\\"),
+        '\t' => text.push_str("\\t"),
+        '\r' => text.push_str("\\r"),
+        '\n' => text.push_str("\\n"),
+        c if c.is_control() => {
+            let _ = write!(text, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => text.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Args;
+    use clap::Parser;
+
+    fn explained(args: &[&str], input: &[u8], lines: usize) -> (String, Tally) {
+        let args = Args::try_parse_from(std::iter::once("statbuf").chain(args.iter().copied())).unwrap();
+        let config = Config::from_args(args).unwrap();
+        let mut out = Vec::new();
+        let tally = explain(&config, "test.log", input, lines, &mut out).unwrap();
+        (String::from_utf8(out).unwrap(), tally)
+    }
+
+    #[test]
+    fn fields_keys_and_reasons() {
+        let input = b"a b c 10\nshort\nx y z 1.5\n\tp  q r -\n";
+        let (out, tally) = explained(&["-k", "3", "--value-field", "4"], input, 10);
+        assert_eq!(
+            tally,
+            Tally {
+                lines: 4,
+                keys: 2,
+                unmatched: 1,
+                bad_values: 1,
+                oversize: 0
+            }
+        );
+        assert!(out.contains("-> key \"c\", value 10"), "{out}");
+        assert!(
+            out.contains("-> unmatched: the line has 1 field; --value-field 4 needs at least 4"),
+            "{out}"
+        );
+        assert!(
+            out.contains("-> bad value: field 4 \"1.5\" is not an integer"),
+            "{out}"
+        );
+        assert!(out.contains("-> key \"r\", value 0"), "{out}");
+        assert!(out.contains("\\tp  q r -"), "{out}");
+    }
+
+    #[test]
+    fn stops_after_n_lines() {
+        let (out, tally) = explained(&[], b"1\n2\n3\n4\n", 2);
+        assert_eq!(tally.lines, 2);
+        assert!(out.ends_with("# 2 lines: 2 with a key, 0 unmatched, 0 bad values, 0 oversize\n"));
+        assert!(!out.contains("\"3\""), "{out}");
+    }
+
+    #[test]
+    fn composite_keys_name_their_parts() {
+        let (out, _) = explained(
+            &["-r", r"(?P<method>[A-Z]+) (?P<path>\S+)"],
+            b"GET /x HTTP\nnope\n",
+            5,
+        );
+        assert!(out.contains("-> method \"GET\", path \"/x\""), "{out}");
+        assert!(
+            out.contains("-> unmatched: the regex (--key-regex) does not match"),
+            "{out}"
+        );
+        let (out, _) = explained(&["-k", "2", "-k", "1"], b"a b\n", 5);
+        assert!(out.contains("-> key1 \"b\", key2 \"a\""), "{out}");
+    }
+
+    #[test]
+    fn regex_value_group() {
+        let (out, _) = explained(&["-r", r"(?P<k>\w+)=(?P<value>\S*)"], b"a=12\nb=x1\nc=\n", 5);
+        assert!(out.contains("-> k \"a\", value 12"), "{out}");
+        assert!(
+            out.contains("-> bad value: group value \"x1\" is not an integer"),
+            "{out}"
+        );
+        assert!(out.contains("-> bad value: group value is empty"), "{out}");
+    }
+
+    #[test]
+    fn oversize_lines_are_not_kept() {
+        let mut input = vec![b'x'; 100];
+        input.extend_from_slice(b"\nshort\n");
+        let (out, tally) = explained(&["--max-line-bytes", "10"], &input, 5);
+        assert_eq!((tally.oversize, tally.keys), (1, 1));
+        assert!(
+            out.contains("oversize: 100 bytes, over --max-line-bytes 10"),
+            "{out}"
+        );
+        assert!(!out.contains("xxxxxxxxxxx"), "{out}");
+    }
+
+    #[test]
+    fn crlf_and_missing_last_newline() {
+        let (out, tally) = explained(&[], b"a\r\nb", 5);
+        assert_eq!(tally.keys, 2);
+        assert!(out.contains("-> key \"a\"\n"), "{out}");
+        assert!(out.contains("-> key \"b\"\n"), "{out}");
+    }
+
+    #[test]
+    fn delimiter_fields() {
+        let (out, _) = explained(&["-d", ",", "-k", "3"], b"a,,c\na,b\n\n", 5);
+        assert!(out.contains("-> key \"c\""), "{out}");
+        assert!(
+            out.contains("the line has 2 fields; --key-field 3 needs at least 3"),
+            "{out}"
+        );
+        assert!(
+            out.contains("the line has 0 fields; --key-field 3 needs at least 3"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote(b"a\"b\\c\td\x01\xff"), r#""a\"b\\c\td\u{1}\xff""#);
+        assert_eq!(quote("é".as_bytes()), "\"é\"");
+    }
+}

@@ -1,0 +1,267 @@
+//! Reading one open input into blocks of whole lines, and knowing how far it has got.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+
+use crate::checkpoint::{Digest, FINGERPRINT_BYTES, FilePosition, TAIL_BYTES};
+use crate::input::{Block, Context, ReadEvent};
+use crate::stop::Wait;
+
+/// Which file an input reader reads, for checkpoints.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The input's path as named (made absolute): checkpoints are kept per named path.
+    pub path: PathBuf,
+    pub device: u64,
+    pub inode: u64,
+}
+
+/// How a read ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// Nothing more to read for now.
+    Eof,
+    /// A stop was requested; every byte read was sent.
+    Stopped,
+    /// The pipeline is gone.
+    Closed,
+}
+
+pub struct SourceReader<'a> {
+    ctx: &'a Context<'a>,
+    source: usize,
+    file: File,
+    /// Regular files never block, so they are read without polling.
+    regular: bool,
+    identity: Option<Identity>,
+    /// Bytes read, not yet sent: a partial line at the front, then whatever the last read added.
+    buf: Vec<u8>,
+    /// Offset in the input of `buf[0]`: everything before it has been sent (or dropped).
+    buf_offset: u64,
+    /// Inside a line too long to keep: its bytes are dropped until the next newline.
+    skipping: bool,
+    /// Oversize lines dropped since the last block was sent.
+    oversize: u64,
+    /// The first and last bytes consumed, for checkpoints (files only).
+    seen: Seen,
+}
+
+impl<'a> SourceReader<'a> {
+    /// A reader of `file` from byte `start`, which must be 0 or the end of a line.
+    pub fn new(
+        ctx: &'a Context<'a>,
+        file: File,
+        path: Option<PathBuf>,
+        start: u64,
+    ) -> std::io::Result<SourceReader<'a>> {
+        let meta = file.metadata()?;
+        let identity = path.map(|path| Identity {
+            path,
+            device: meta.dev(),
+            inode: meta.ino(),
+        });
+        let mut seen = Seen::default();
+        if start > 0 {
+            seen.head = read_at(&file, 0, FINGERPRINT_BYTES.min(start as usize))?;
+            let tail_len = TAIL_BYTES.min(start as usize);
+            seen.tail = read_at(&file, start - tail_len as u64, tail_len)?;
+        }
+        Ok(SourceReader {
+            ctx,
+            source: ctx.next_source(),
+            file,
+            regular: meta.is_file(),
+            identity,
+            buf: ctx.pool.take(ctx.options.block_size),
+            buf_offset: start,
+            skipping: false,
+            oversize: 0,
+            seen,
+        })
+    }
+
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Bytes of the file read so far, sent or not.
+    pub fn read_offset(&self) -> u64 {
+        self.buf_offset + self.buf.len() as u64
+    }
+
+    /// Where the file stands now: counted once every block sent so far is.
+    pub fn position(&self) -> Option<FilePosition> {
+        let identity = self.identity.as_ref()?;
+        Some(FilePosition {
+            path: identity.path.clone(),
+            device: identity.device,
+            inode: identity.inode,
+            fingerprint: Digest::of(&self.seen.head),
+            offset: self.buf_offset,
+            tail: Digest::of(&self.seen.tail),
+        })
+    }
+
+    /// Tells the pipeline where this file starts being read.
+    pub fn announce(&self) -> bool {
+        match self.position() {
+            Some(position) => self.ctx.events.send(ReadEvent::Position(position)).is_ok(),
+            None => true,
+        }
+    }
+
+    /// Reads until the input has nothing more for now.
+    pub fn read_available(&mut self) -> std::io::Result<ReadEnd> {
+        loop {
+            if self.regular {
+                if self.ctx.stop.requested() {
+                    return Ok(ReadEnd::Stopped);
+                }
+            } else if self.ctx.stop.wait_readable(&self.file, None)? == Wait::Stopped {
+                return Ok(ReadEnd::Stopped);
+            }
+            if self.buf.len() == self.buf.capacity() {
+                self.buf.reserve(self.ctx.options.block_size.max(self.buf.len()));
+            }
+            let n = match rustix::io::read(&self.file, rustix::buffer::spare_capacity(&mut self.buf)) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                return Ok(ReadEnd::Eof);
+            }
+            self.ctx.meter.add_bytes(n as u64);
+            if !self.cut() {
+                return Ok(ReadEnd::Closed);
+            }
+        }
+    }
+
+    /// At the true end of an input, a last line without a newline still counts (and an
+    /// oversize line still being skipped is one). False when the pipeline is gone.
+    pub fn finish(&mut self) -> bool {
+        if self.skipping {
+            self.consume_dropped(self.buf.len());
+            self.oversize += 1;
+            self.skipping = false;
+        }
+        if self.buf.is_empty() && self.oversize == 0 {
+            return true;
+        }
+        let data = std::mem::take(&mut self.buf);
+        self.send(data)
+    }
+
+    /// Whether the bytes before the read offset are still what was read: false when the file
+    /// was truncated and written again past that point between two looks.
+    pub fn still_matches(&self) -> std::io::Result<bool> {
+        let tail = &self.seen.tail;
+        let start = self.buf_offset - tail.len() as u64;
+        let len = (self.read_offset() - start) as usize;
+        let now = read_at(&self.file, start, len)?;
+        Ok(now.len() == len && now[..tail.len()] == tail[..] && now[tail.len()..] == self.buf[..])
+    }
+
+    /// Sends the whole lines in `buf` and keeps the partial one. False when the pipeline is gone.
+    fn cut(&mut self) -> bool {
+        if self.skipping {
+            match memchr::memchr(b'\n', &self.buf) {
+                None => {
+                    self.consume_dropped(self.buf.len());
+                    return true;
+                }
+                Some(newline) => {
+                    self.consume_dropped(newline + 1);
+                    self.oversize += 1;
+                    self.skipping = false;
+                }
+            }
+        }
+        match memchr::memrchr(b'\n', &self.buf) {
+            Some(last) => {
+                let mut next = self.ctx.pool.take(self.ctx.options.block_size);
+                next.extend_from_slice(&self.buf[last + 1..]);
+                self.buf.truncate(last + 1);
+                let data = std::mem::replace(&mut self.buf, next);
+                self.send(data)
+            }
+            None => {
+                if self.buf.len() > self.ctx.options.max_line_bytes {
+                    self.consume_dropped(self.buf.len());
+                    self.skipping = true;
+                }
+                true
+            }
+        }
+    }
+
+    /// Drops the first `n` bytes of `buf`, which belong to an oversize line.
+    fn consume_dropped(&mut self, n: usize) {
+        if self.identity.is_some() {
+            self.seen.add(&self.buf[..n]);
+        }
+        self.buf.drain(..n);
+        self.buf_offset += n as u64;
+    }
+
+    fn send(&mut self, data: Vec<u8>) -> bool {
+        if self.identity.is_some() {
+            self.seen.add(&data);
+        }
+        self.buf_offset += data.len() as u64;
+        let block = Block {
+            source: self.source,
+            data,
+            oversize: std::mem::take(&mut self.oversize),
+            position: self.position(),
+        };
+        self.ctx.events.send(ReadEvent::Block(block)).is_ok()
+    }
+}
+
+/// What a checkpoint needs of the bytes consumed so far: the first ones (the fingerprint) and
+/// the last ones (the tail). `head` always holds the first `min(FINGERPRINT_BYTES, offset)`.
+#[derive(Default)]
+struct Seen {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl Seen {
+    fn add(&mut self, consumed: &[u8]) {
+        let take = (FINGERPRINT_BYTES - self.head.len().min(FINGERPRINT_BYTES)).min(consumed.len());
+        self.head.extend_from_slice(&consumed[..take]);
+        if consumed.len() >= TAIL_BYTES {
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(&consumed[consumed.len() - TAIL_BYTES..]);
+        } else {
+            self.tail.extend_from_slice(consumed);
+            let excess = self.tail.len().saturating_sub(TAIL_BYTES);
+            self.tail.drain(..excess);
+        }
+    }
+}
+
+/// Up to `len` bytes of `file` from `offset` (fewer at its end).
+pub fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut bytes[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}

@@ -1,0 +1,206 @@
+//! Where to resume a file from its checkpoint, when it may have been rotated since.
+//!
+//! The rules, in order:
+//! 1. The path still names the checkpointed file (same device and inode), it is at least as long
+//!    as the offset, and its fingerprint and the bytes before the offset are unchanged: resume at
+//!    the offset.
+//! 2. Otherwise the old content is looked for beside the path (same directory): first a file with
+//!    the checkpointed device and inode (rotated by rename, e.g. `access.log.1`), then a file
+//!    whose name starts with the path's and whose fingerprint and tail match (a copy made by
+//!    `copytruncate`). If found, its rest is read from the offset, then the path from its start.
+//! 3. If not found, the path is read from its start, and a notice says that the lines of the
+//!    old file after the offset could not be read.
+
+use std::fs::{File, Metadata};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::{Digest, FilePosition};
+use crate::input::reader::read_at;
+
+/// One file to read, from a byte on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub file: PathBuf,
+    pub start: u64,
+}
+
+/// What became of a checkpointed file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// The path still holds it: resume at the offset.
+    Continues,
+    /// Its rest is in another file beside the path (rotated, or copied by `copytruncate`).
+    Moved(PathBuf),
+    /// It was rotated or truncated and its rest is nowhere to be found.
+    Lost,
+}
+
+/// The segments that continue `position` at `path`, in order, and what became of the file.
+pub fn plan(path: &Path, position: &FilePosition) -> (Vec<Segment>, Fate) {
+    let current = std::fs::metadata(path).ok();
+    if let Some(meta) = &current
+        && same_file(meta, position)
+        && continues(path, meta, position)
+    {
+        return (vec![segment(path, position.offset)], Fate::Continues);
+    }
+    let mut segments = Vec::new();
+    let fate = match find_beside(path, position) {
+        Some(old) => {
+            let fate = Fate::Moved(old.file.clone());
+            segments.push(old);
+            fate
+        }
+        None => Fate::Lost,
+    };
+    segments.push(segment(path, 0));
+    (segments, fate)
+}
+
+/// What to tell the user about a file found changed at the start of a run.
+pub fn notice(path: &Path, position: &FilePosition, fate: &Fate) -> Option<String> {
+    match fate {
+        Fate::Continues => None,
+        Fate::Moved(old) => Some(format!(
+            "{}: rotated since the last run; reading the rest of {} from byte {} first",
+            path.display(),
+            old.display(),
+            position.offset
+        )),
+        Fate::Lost => Some(format!(
+            "{}: the file counted up to byte {} (inode {}) was rotated or truncated and its rest \
+             was not found beside it; lines written to it after that byte were not counted",
+            path.display(),
+            position.offset,
+            position.inode
+        )),
+    }
+}
+
+fn segment(file: &Path, start: u64) -> Segment {
+    Segment {
+        file: file.to_path_buf(),
+        start,
+    }
+}
+
+fn same_file(meta: &Metadata, position: &FilePosition) -> bool {
+    meta.dev() == position.device && meta.ino() == position.inode
+}
+
+/// Whether `file` holds the checkpointed content up to the offset.
+fn continues(file: &Path, meta: &Metadata, position: &FilePosition) -> bool {
+    if !meta.is_file() || meta.len() < position.offset {
+        return false;
+    }
+    let Ok(handle) = File::open(file) else {
+        return false;
+    };
+    let digest_at = |offset: u64, len: u64| {
+        read_at(&handle, offset, len as usize)
+            .map(|b| Digest::of(&b))
+            .ok()
+    };
+    digest_at(0, position.fingerprint.len) == Some(position.fingerprint.clone())
+        && digest_at(position.offset - position.tail.len, position.tail.len) == Some(position.tail.clone())
+}
+
+/// The old content of `path` under another name in its directory, if it is there.
+fn find_beside(path: &Path, position: &FilePosition) -> Option<Segment> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let mut copies = Vec::new();
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let candidate = entry.path();
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if same_file(&meta, position) {
+            if continues(&candidate, &meta, position) {
+                return Some(segment(&candidate, position.offset));
+            }
+        } else if candidate.as_path() != path && entry.file_name().to_string_lossy().starts_with(&name) {
+            copies.push((candidate, meta));
+        }
+    }
+    copies.sort_by(|a, b| a.0.cmp(&b.0));
+    copies
+        .into_iter()
+        .find(|(candidate, meta)| continues(candidate, meta, position))
+        .map(|(candidate, _)| segment(&candidate, position.offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn position_of(path: &Path, offset: u64) -> FilePosition {
+        let meta = std::fs::metadata(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let offset_usize = offset as usize;
+        FilePosition {
+            path: path.to_path_buf(),
+            device: meta.dev(),
+            inode: meta.ino(),
+            fingerprint: Digest::of(&bytes[..offset_usize.min(256)]),
+            offset,
+            tail: Digest::of(&bytes[offset_usize.saturating_sub(64)..offset_usize]),
+        }
+    }
+
+    #[test]
+    fn resumes_a_grown_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, b"a\nb\n").unwrap();
+        let position = position_of(&log, 4);
+        std::fs::write(&log, b"a\nb\nc\n").unwrap();
+        assert_eq!(plan(&log, &position), (vec![segment(&log, 4)], Fate::Continues));
+    }
+
+    #[test]
+    fn finds_a_renamed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, b"a\nb\n").unwrap();
+        let position = position_of(&log, 2);
+        let rotated = dir.path().join("access.log.1");
+        std::fs::rename(&log, &rotated).unwrap();
+        std::fs::write(&log, b"new\n").unwrap();
+        let (segments, fate) = plan(&log, &position);
+        assert_eq!(segments, [segment(&rotated, 2), segment(&log, 0)]);
+        assert_eq!(fate, Fate::Moved(rotated));
+    }
+
+    #[test]
+    fn finds_a_copy_after_copytruncate() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, b"one\ntwo\n").unwrap();
+        let position = position_of(&log, 4);
+        let copy = dir.path().join("access.log.1");
+        std::fs::copy(&log, &copy).unwrap();
+        std::fs::write(&log, b"").unwrap();
+        assert_eq!(plan(&log, &position).0, [segment(&copy, 4), segment(&log, 0)]);
+    }
+
+    #[test]
+    fn a_rewritten_file_starts_over_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, b"one\ntwo\n").unwrap();
+        let position = position_of(&log, 8);
+        std::fs::write(&log, b"other content\n").unwrap();
+        let (segments, fate) = plan(&log, &position);
+        assert_eq!(segments, [segment(&log, 0)]);
+        assert_eq!(fate, Fate::Lost);
+        assert!(notice(&log, &position, &fate).unwrap().contains("not counted"));
+    }
+}
