@@ -134,7 +134,7 @@ fn summary(report: &RunReport) -> String {
 fn exit_code(report: &RunReport) -> ExitCode {
     if report.aborted && !report.flush.failed_sinks.is_empty() {
         ExitCode::from(EXIT_ABORTED)
-    } else if report.input_errors > 0 || !report.flush.failed_sinks.is_empty() {
+    } else if report.input_errors > 0 || !report.flush.failed_sinks.is_empty() || report.flush.state_failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

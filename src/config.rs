@@ -11,6 +11,7 @@ use crate::cli::{Args, Format};
 use crate::extract::{ExtractSpec, KeySource, Separator};
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
+use crate::tail_capture::TailCapture;
 
 /// Bytes read at a time unless `--block-size` says otherwise.
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
@@ -262,11 +263,16 @@ fn regex_key(pattern: &str) -> Result<(KeySource, KeySchema), UsageError> {
     } else {
         (vec![first_unnamed.unwrap_or(0)], KeySchema::single())
     };
+    let tail = match (&key_groups[..], value_group) {
+        ([group], None) => TailCapture::new(pattern, *group),
+        _ => None,
+    };
     Ok((
         KeySource::Regex {
             regex,
             key_groups,
             value_group,
+            tail,
         },
         schema,
     ))

@@ -7,6 +7,7 @@
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::key::encode_part;
+use crate::tail_capture::{Found, TailCapture};
 
 /// How a line is split into fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub enum KeySource {
         key_groups: Vec<usize>,
         /// The group holding the value, if the regex names one `value`.
         value_group: Option<usize>,
+        /// A faster way to the key, for regexes of the shape it handles.
+        tail: Option<TailCapture>,
     },
 }
 
@@ -142,7 +145,15 @@ impl Extractor {
                 regex,
                 key_groups,
                 value_group,
+                tail,
             } => {
+                if let Some(tail) = tail {
+                    match tail.find(line) {
+                        Found::Key(key) => return Outcome::Key(key, value),
+                        Found::NoMatch => return Outcome::Unmatched,
+                        Found::Unsure => {}
+                    }
+                }
                 // Extractor::new always makes locations for a regex key.
                 let Some(locs) = self.locations.as_mut() else {
                     return Outcome::Unmatched;
@@ -473,6 +484,10 @@ mod tests {
         let spec = |re: &str, key_groups: Vec<usize>, value_group| ExtractSpec {
             key: KeySource::Regex {
                 regex: Regex::new(re).unwrap(),
+                tail: match value_group {
+                    None => TailCapture::new(re, key_groups[0]),
+                    Some(_) => None,
+                },
                 key_groups,
                 value_group,
             },

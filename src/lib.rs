@@ -32,4 +32,5 @@ pub mod pipeline;
 pub mod progress;
 pub mod sink;
 pub mod stop;
+pub mod tail_capture;
 pub mod timefmt;

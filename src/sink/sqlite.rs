@@ -17,6 +17,7 @@
 //! With `--state`, the offsets of the input files are kept in `statbuf_checkpoint`
 //! (`counts_table`, `path`, `position` as JSON, `updated`), written in the same transaction.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub struct SqliteSink {
     path: PathBuf,
     table: String,
     connection: Connection,
+    /// Device and inode of the database file when it was opened: a flush first checks that the
+    /// path still names it, so that counts never go into a renamed or deleted file.
+    file_id: (u64, u64),
     schema: KeySchema,
     upsert: String,
 }
@@ -46,7 +50,16 @@ impl SqliteSink {
     /// Opens (or creates) the database and the table, and checks that an existing table has
     /// this run's key columns.
     pub fn open(path: &Path, table: &str, schema: &KeySchema) -> anyhow::Result<SqliteSink> {
-        let connection = Connection::open(path).with_context(|| format!("{}", path.display()))?;
+        // SQLite says only "unable to open database file"; opening it ourselves first gets the
+        // operating system's reason (a missing directory, a read-only file or directory).
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .with_context(|| format!("{}", path.display()))?;
+        let connection = Connection::open(path).map_err(|e| describe(path, e))?;
         let setup = || -> rusqlite::Result<()> {
             connection.busy_timeout(BUSY_TIMEOUT)?;
             // WAL lets readers query while statbuf writes; NORMAL sync keeps every commit atomic.
@@ -54,7 +67,7 @@ impl SqliteSink {
             connection.pragma_update(None, "synchronous", "NORMAL")?;
             Ok(())
         };
-        setup().with_context(|| format!("{}", path.display()))?;
+        setup().map_err(|e| describe(path, e))?;
         let keys: Vec<String> = schema.names().iter().map(|n| quote(n)).collect();
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table_q} ({columns}, count INTEGER NOT NULL, \
@@ -71,6 +84,7 @@ impl SqliteSink {
             .execute(&create, [])
             .with_context(|| format!("{}: creating table {table}", path.display()))?;
         check_columns(&connection, path, table, schema)?;
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
         let placeholders = vec!["?"; keys.len() + 3].join(", ");
         let upsert = format!(
             "INSERT INTO {table_q} ({keys}, count, first_seen, last_seen) VALUES ({placeholders}) \
@@ -83,6 +97,7 @@ impl SqliteSink {
             path: path.to_path_buf(),
             table: table.to_string(),
             connection,
+            file_id: (meta.dev(), meta.ino()),
             schema: schema.clone(),
             upsert,
         })
@@ -109,7 +124,21 @@ impl SqliteSink {
         })
     }
 
+    /// Fails when the path no longer names the database that was opened.
+    fn check_file(&self) -> anyhow::Result<()> {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if (meta.dev(), meta.ino()) == self.file_id => Ok(()),
+            Ok(_) => bail!(
+                "the database file was replaced while statbuf ran; put the original back to let the counts in"
+            ),
+            Err(error) => bail!(
+                "the database file was renamed or deleted while statbuf ran ({error}); put it back to let the counts in"
+            ),
+        }
+    }
+
     fn write_rows(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
+        self.check_file()?;
         let (start, end) = (snapshot.start_text(), snapshot.end_text());
         let SqliteSink {
             connection,
@@ -178,6 +207,19 @@ impl Sink for SqliteSink {
         }
         self.write_rows(snapshot)
     }
+}
+
+/// A SQLite error as one message naming the database, without rusqlite's repetitions.
+fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
+    let reason = match &error {
+        rusqlite::Error::SqliteFailure(code, Some(message)) if message.contains(&code.to_string()) => {
+            message.clone()
+        }
+        rusqlite::Error::SqliteFailure(code, Some(message)) => format!("{message} ({code})"),
+        rusqlite::Error::SqliteFailure(code, None) => code.to_string(),
+        other => other.to_string(),
+    };
+    anyhow::anyhow!("{}: {reason}", path.display())
 }
 
 fn checkpoint_ddl() -> String {
