@@ -15,11 +15,13 @@
 use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
+use clap::Parser;
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
-use regex::bytes::Regex;
+use statbuf::cli::Args;
+use statbuf::config::Config;
 use statbuf::counter::Counts;
-use statbuf::extract::{ExtractSpec, Extractor, KeySource, Outcome, Separator};
+use statbuf::extract::{ExtractSpec, Extractor, Outcome};
 use statbuf::input::lines;
 use statbuf::key::KeySchema;
 use statbuf::loggen::{LogSpec, write_access_log};
@@ -90,24 +92,22 @@ fn block(data: Data) -> &'static [u8] {
     }
 }
 
-fn field7() -> ExtractSpec {
-    ExtractSpec {
-        key: KeySource::Fields(vec![7]),
-        separator: Separator::Blanks,
-        value_field: None,
-    }
+/// The extraction spec that `statbuf ARGS` runs with, resolved by the same code as the
+/// binary's, so that any fast path it picks for these flags is the one measured.
+fn spec_of(args: &[&str]) -> ExtractSpec {
+    let args = Args::try_parse_from(std::iter::once("statbuf").chain(args.iter().copied()))
+        .expect("valid statbuf arguments");
+    Config::from_args(args).expect("valid statbuf configuration").extract
 }
 
+/// `statbuf -k 7`.
+fn field7() -> ExtractSpec {
+    spec_of(&["-k", "7"])
+}
+
+/// `statbuf -r '"[A-Z]+ (\S+)'`.
 fn request_regex() -> ExtractSpec {
-    ExtractSpec {
-        key: KeySource::Regex {
-            regex: Regex::new(r#""[A-Z]+ (\S+)"#).expect("valid regex"),
-            key_groups: vec![1],
-            value_group: None,
-        },
-        separator: Separator::Blanks,
-        value_field: None,
-    }
+    spec_of(&["-r", r#""[A-Z]+ (\S+)"#])
 }
 
 /// The `$7` of every line of a block, borrowed from it.

@@ -326,22 +326,23 @@ fn field<'a>(line: &'a [u8], spans: &[(usize, usize)], index: i64) -> Option<&'a
 pub fn parse_value(text: &[u8]) -> Option<i64> {
     match text {
         b"-" => Some(0),
-        [b'-', digits @ ..] => parse_digits(digits).and_then(|v| 0i64.checked_sub(v)),
-        [b'+', digits @ ..] => parse_digits(digits),
-        digits => parse_digits(digits),
+        // Through the magnitude, so that -9223372036854775808 (i64::MIN) is a value too.
+        [b'-', digits @ ..] => 0i64.checked_sub_unsigned(parse_digits(digits)?),
+        [b'+', digits @ ..] => i64::try_from(parse_digits(digits)?).ok(),
+        digits => i64::try_from(parse_digits(digits)?).ok(),
     }
 }
 
-fn parse_digits(digits: &[u8]) -> Option<i64> {
+fn parse_digits(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
-    let mut value: i64 = 0;
+    let mut value: u64 = 0;
     for &d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
-        value = value.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
     Some(value)
 }
@@ -512,6 +513,8 @@ mod tests {
         assert_eq!(parse_value(b"-"), Some(0));
         assert_eq!(parse_value(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_value(b"9223372036854775808"), None);
+        assert_eq!(parse_value(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_value(b"-9223372036854775809"), None);
         assert_eq!(parse_value(b""), None);
         assert_eq!(parse_value(b"+"), None);
         assert_eq!(parse_value(b"1e3"), None);

@@ -254,9 +254,16 @@ const SECTIONS: &[Section] = &[
             Block::Item(
                 "the state file (--state FILE)",
                 "Remembers, for each input file, how far it has been counted and flushed, and enough \
-                 to recognise the file (its device, inode and first bytes). A later run with the same \
-                 state file resumes there, so no line is counted twice; a log that was rotated or \
-                 truncated meanwhile is noticed. Delete the file to count from the start again.",
+                 to recognise the file: its device and inode, a digest of its first bytes and of the \
+                 bytes before that offset. A later run with the same state file resumes there, so no \
+                 line is counted twice or missed; a log rotated or truncated meanwhile is noticed, and \
+                 the rest of a rotated one is looked for beside it (access.log.1). Without --sqlite the \
+                 file holds the offsets (JSON) and is replaced atomically once every sink holds the \
+                 counts they cover; with --sqlite the offsets are committed in the table \
+                 statbuf_checkpoint of the database, in the same transaction as the counts, and the \
+                 state file names that database. FILE.lock keeps two runs from using one state at \
+                 once. Delete the state file (and, with --sqlite, its rows in statbuf_checkpoint) to \
+                 count from the start again.",
             ),
             Block::Item(
                 "the SQLite database (--sqlite FILE)",

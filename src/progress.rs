@@ -250,26 +250,30 @@ pub fn spawn_display(meter: &Meter, total_bytes: Option<u64>, target: Target) ->
     meter.attach(Some(bar.clone()));
 
     let (stop, stopped) = bounded::<()>(0);
-    let meter = meter.clone();
+    let (thread_meter, thread_bar) = (meter.clone(), bar.clone());
     let thread = std::thread::Builder::new()
         .name("statbuf-progress".to_string())
         .spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(REFRESH) {
-                frame.draw(&bar, meter.reading(), SystemTime::now());
+                frame.draw(&thread_bar, thread_meter.reading(), SystemTime::now());
             }
-            meter.attach(None);
-            bar.finish_and_clear();
+            thread_meter.attach(None);
+            thread_bar.finish_and_clear();
         });
     match thread {
         Ok(thread) => Display {
             stop: Some(stop),
             thread: Some(thread),
         },
-        // No thread, no progress: the run itself is unaffected.
-        Err(_) => Display {
-            stop: None,
-            thread: None,
-        },
+        // No thread, no progress: the first frame is taken back and the run goes on without.
+        Err(_) => {
+            meter.attach(None);
+            bar.finish_and_clear();
+            Display {
+                stop: None,
+                thread: None,
+            }
+        }
     }
 }
 

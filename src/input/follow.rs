@@ -70,11 +70,14 @@ pub fn follow(ctx: &Context, paths: &[PathBuf]) {
 /// the end of its last complete line. False when reading should stop.
 fn start<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> bool {
     if let Some(position) = ctx.options.resume.as_ref().and_then(|c| c.position(&file.key)) {
-        let (segments, fate) = resume::plan(&file.path, position);
-        if let Some(notice) = resume::notice(&file.path, position, &fate)
-            && !ctx.notice(notice)
+        let (segments, fate, unreadable) = resume::plan(&file.path, position);
+        for notice in resume::notice(&file.path, position, &fate)
+            .into_iter()
+            .chain(unreadable)
         {
-            return false;
+            if !ctx.notice(notice) {
+                return false;
+            }
         }
         let Some((last, earlier)) = segments.split_last() else {
             return true;
@@ -173,6 +176,23 @@ fn rotated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
         if !old.finish() {
             return Step::Quit;
         }
+        // Rotated twice between two looks: the file in between is beside the path.
+        if let Ok(old_meta) = old.file().metadata() {
+            let mut exclude = vec![(old_meta.dev(), old_meta.ino())];
+            exclude.extend(std::fs::metadata(&file.path).ok().map(|m| (m.dev(), m.ino())));
+            let old_mtime = (old_meta.mtime(), old_meta.mtime_nsec());
+            let (between, unreadable) = resume::rotated_between(&file.path, old_mtime, &exclude);
+            for notice in unreadable {
+                if !ctx.notice(notice) {
+                    return Step::Quit;
+                }
+            }
+            for middle in between {
+                if !drain(ctx, &file.key, &middle, 0) {
+                    return Step::Quit;
+                }
+            }
+        }
     }
     if file.waiting {
         file.waiting = false;
@@ -193,7 +213,12 @@ fn truncated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
     let Some(position) = file.reader.take().and_then(|r| r.position()) else {
         return Step::Idle;
     };
-    let (segments, fate) = resume::plan(&file.path, &position);
+    let (segments, fate, unreadable) = resume::plan(&file.path, &position);
+    for notice in unreadable {
+        if !ctx.notice(notice) {
+            return Step::Quit;
+        }
+    }
     // Lines written after the read offset and before the truncation are lost to every reader
     // unless the truncating tool copied them first (copytruncate), where they are found.
     let notice = match &fate {

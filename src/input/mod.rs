@@ -170,11 +170,14 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
     let key = absolute(path);
     let segments = match ctx.options.resume.as_ref().and_then(|c| c.position(&key)) {
         Some(position) => {
-            let (segments, fate) = resume::plan(path, position);
-            if let Some(notice) = resume::notice(path, position, &fate)
-                && !ctx.notice(notice)
+            let (segments, fate, unreadable) = resume::plan(path, position);
+            for notice in resume::notice(path, position, &fate)
+                .into_iter()
+                .chain(unreadable)
             {
-                return false;
+                if !ctx.notice(notice) {
+                    return false;
+                }
             }
             segments
         }

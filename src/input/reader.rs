@@ -68,6 +68,9 @@ impl<'a> SourceReader<'a> {
             let tail_len = TAIL_BYTES.min(start as usize);
             seen.tail = read_at(&file, start - tail_len as u64, tail_len)?;
         }
+        // What a resumed file holds before `start` was read by an earlier run: the progress bar
+        // counts it as done.
+        ctx.meter.add_bytes(start);
         Ok(SourceReader {
             ctx,
             source: ctx.next_source(),

@@ -36,26 +36,38 @@ pub enum Fate {
     Lost,
 }
 
-/// The segments that continue `position` at `path`, in order, and what became of the file.
-pub fn plan(path: &Path, position: &FilePosition) -> (Vec<Segment>, Fate) {
+/// The segments that continue `position` at `path`, in order, what became of the file, and
+/// notices about files rotated in between that cannot be read.
+pub fn plan(path: &Path, position: &FilePosition) -> (Vec<Segment>, Fate, Vec<String>) {
     let current = std::fs::metadata(path).ok();
     if let Some(meta) = &current
         && same_file(meta, position)
         && continues(path, meta, position)
     {
-        return (vec![segment(path, position.offset)], Fate::Continues);
+        return (vec![segment(path, position.offset)], Fate::Continues, Vec::new());
     }
     let mut segments = Vec::new();
+    let mut notices = Vec::new();
     let fate = match find_beside(path, position) {
         Some(old) => {
             let fate = Fate::Moved(old.file.clone());
-            segments.push(old);
+            if let Ok(meta) = std::fs::metadata(&old.file) {
+                let mut exclude = vec![(meta.dev(), meta.ino())];
+                exclude.extend(current.as_ref().map(|m| (m.dev(), m.ino())));
+                let (between, unreadable) =
+                    rotated_between(path, (meta.mtime(), meta.mtime_nsec()), &exclude);
+                notices.extend(unreadable);
+                segments.push(old);
+                segments.extend(between.into_iter().map(|file| segment(&file, 0)));
+            } else {
+                segments.push(old);
+            }
             fate
         }
         None => Fate::Lost,
     };
     segments.push(segment(path, 0));
-    (segments, fate)
+    (segments, fate, notices)
 }
 
 /// What to tell the user about a file found changed at the start of a run.
@@ -76,6 +88,65 @@ pub fn notice(path: &Path, position: &FilePosition, fate: &Fate) -> Option<Strin
             position.inode
         )),
     }
+}
+
+/// Files rotated away between the old file and the one the path names now: two rotations
+/// between two looks (or runs) leave one behind. They are the files beside `path` whose names
+/// start with its name, written to after the old file was (`old_mtime`), and that are neither
+/// the old file nor the current one (`exclude`). Oldest first; compressed ones cannot be read
+/// and come back as notices instead.
+pub fn rotated_between(
+    path: &Path,
+    old_mtime: (i64, i64),
+    exclude: &[(u64, u64)],
+) -> (Vec<PathBuf>, Vec<String>) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut found = Vec::new();
+    let mut notices = Vec::new();
+    for entry in entries.flatten() {
+        let candidate = entry.path();
+        if candidate.as_path() == path || !entry.file_name().to_string_lossy().starts_with(&name) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        let mtime = (meta.mtime(), meta.mtime_nsec());
+        if !meta.is_file() || exclude.contains(&(meta.dev(), meta.ino())) || mtime <= old_mtime {
+            continue;
+        }
+        if is_compressed(&candidate) {
+            notices.push(format!(
+                "{}: rotated away and compressed before it could be read; its lines were not counted",
+                candidate.display()
+            ));
+            continue;
+        }
+        found.push((mtime, candidate));
+    }
+    found.sort();
+    (found.into_iter().map(|(_, p)| p).collect(), notices)
+}
+
+/// Whether a file starts like gzip, bzip2, xz or zstd data.
+fn is_compressed(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    let Ok(magic) = read_at(&file, 0, 4) else {
+        return false;
+    };
+    magic.starts_with(&[0x1f, 0x8b])
+        || magic.starts_with(b"BZh")
+        || magic.starts_with(&[0xfd, b'7', b'z', b'X'])
+        || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 fn segment(file: &Path, start: u64) -> Segment {
@@ -162,7 +233,10 @@ mod tests {
         std::fs::write(&log, b"a\nb\n").unwrap();
         let position = position_of(&log, 4);
         std::fs::write(&log, b"a\nb\nc\n").unwrap();
-        assert_eq!(plan(&log, &position), (vec![segment(&log, 4)], Fate::Continues));
+        assert_eq!(
+            plan(&log, &position),
+            (vec![segment(&log, 4)], Fate::Continues, vec![])
+        );
     }
 
     #[test]
@@ -174,7 +248,7 @@ mod tests {
         let rotated = dir.path().join("access.log.1");
         std::fs::rename(&log, &rotated).unwrap();
         std::fs::write(&log, b"new\n").unwrap();
-        let (segments, fate) = plan(&log, &position);
+        let (segments, fate, _) = plan(&log, &position);
         assert_eq!(segments, [segment(&rotated, 2), segment(&log, 0)]);
         assert_eq!(fate, Fate::Moved(rotated));
     }
@@ -198,7 +272,7 @@ mod tests {
         std::fs::write(&log, b"one\ntwo\n").unwrap();
         let position = position_of(&log, 8);
         std::fs::write(&log, b"other content\n").unwrap();
-        let (segments, fate) = plan(&log, &position);
+        let (segments, fate, _) = plan(&log, &position);
         assert_eq!(segments, [segment(&log, 0)]);
         assert_eq!(fate, Fate::Lost);
         assert!(notice(&log, &position, &fate).unwrap().contains("not counted"));

@@ -25,21 +25,31 @@ fn regenerate_command(kind: Generate) -> String {
     )
 }
 
-/// The first line where two texts differ, for a failure message.
+/// The first line where two texts differ, around the first byte that differs, for a failure
+/// message.
 fn first_difference(committed: &[u8], generated: &[u8]) -> String {
     let a: Vec<&[u8]> = committed.split(|&b| b == b'\n').collect();
     let b: Vec<&[u8]> = generated.split(|&b| b == b'\n').collect();
     for i in 0..a.len().max(b.len()) {
-        let (x, y) = (a.get(i), b.get(i));
-        if x != y {
-            let show = |l: Option<&&[u8]>| l.map_or("(no line)".to_string(), |l| excerpt(l, 200));
-            return format!(
-                "line {}:\n  committed: {}\n  generated: {}",
-                i + 1,
-                show(x),
-                show(y)
-            );
+        let (x, y) = (a.get(i).copied(), b.get(i).copied());
+        if x == y {
+            continue;
         }
+        let (x, y) = (x.unwrap_or_default(), y.unwrap_or_default());
+        let at = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+        let from = at.saturating_sub(40);
+        let show = |l: &[u8]| {
+            let end = l.len().min(at + 80);
+            let dots = if from > 0 { "..." } else { "" };
+            format!("{dots}{}", String::from_utf8_lossy(&l[from.min(end)..end]))
+        };
+        return format!(
+            "line {}, column {}:\n  committed: {}\n  generated: {}",
+            i + 1,
+            at + 1,
+            show(x),
+            show(y)
+        );
     }
     "no line differs".to_string()
 }

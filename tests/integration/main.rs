@@ -7,9 +7,11 @@ mod core;
 mod docs;
 mod errors;
 mod explain;
+mod follow;
 mod inputs;
 #[cfg(unix)]
 mod progress;
+mod resume;
 #[cfg(unix)]
 mod signals;
 mod sinks;

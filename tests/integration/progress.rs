@@ -395,7 +395,8 @@ fn nothing_is_drawn_when_not_wanted() {
 fn help_colours_only_on_a_terminal_without_no_color() {
     let wd = Workdir::new();
     let mut tmux = Tmux::start(wd.root());
-    let done = tmux.run("\"$STATBUF\" --help > /dev/null; echo COLOURED; \"$STATBUF\" -h");
+    // Whatever the environment of the test says about colours, the pane's says nothing.
+    let done = tmux.run("unset NO_COLOR CLICOLOR CLICOLOR_FORCE; echo COLOURED; \"$STATBUF\" -h");
     assert_eq!(tmux.wait_done(&done), 0);
     let log = tmux.wait_log("the help", |log| {
         let (_, after) = log.split_once("COLOURED")?;
@@ -406,7 +407,7 @@ fn help_colours_only_on_a_terminal_without_no_color() {
         "--help on a terminal has no colours: {}",
         log.escape_debug()
     );
-    let done = tmux.run("echo PLAIN; NO_COLOR=1 \"$STATBUF\" -h");
+    let done = tmux.run("unset CLICOLOR_FORCE; echo PLAIN; NO_COLOR=1 \"$STATBUF\" -h");
     assert_eq!(tmux.wait_done(&done), 0);
     let log = tmux.wait_log("the help", |log| {
         let (_, after) = log.split_once("PLAIN\r\n")?;

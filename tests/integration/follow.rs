@@ -1,0 +1,836 @@
+//! `--follow`: files read as they grow, through rotation by rename, `copytruncate`, files that
+//! appear late and several files at once. statbuf runs as a real process on real files and is
+//! stopped by real signals; every test writes its lines itself and knows exactly what statbuf
+//! must have counted. Nothing asserts on how long anything took: conditions are polled against
+//! a generous deadline.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// How long a polled condition may take before the test gives up on it.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How long statbuf may take to exit once signalled.
+pub const EXIT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How often a polled condition is checked.
+const POLL: Duration = Duration::from_millis(25);
+
+// ------------------------------------------------------------------------------------------
+// A statbuf process running in the background
+// ------------------------------------------------------------------------------------------
+
+/// A statbuf process whose stdout and stderr go to files, so that stderr can be read while it
+/// runs. Dropping it kills the process if it is still running.
+pub struct Live {
+    child: Child,
+    command: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Live {
+    /// Starts statbuf in `wd` with `args` and standard input from /dev/null.
+    pub fn start<S: AsRef<OsStr>>(wd: &Workdir, args: &[S]) -> Live {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let stdout = wd.path(&format!("statbuf-run{n}.stdout"));
+        let stderr = wd.path(&format!("statbuf-run{n}.stderr"));
+        let create = |path: &Path| {
+            File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
+        };
+        let command = std::iter::once("statbuf".to_owned())
+            .chain(args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let child = Command::new(STATBUF)
+            .args(args)
+            .current_dir(wd.root())
+            .stdin(Stdio::null())
+            .stdout(create(&stdout))
+            .stderr(create(&stderr))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
+        Live {
+            child,
+            command,
+            stdout,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`TERM`, `STOP`, `KILL`, ...) with the `kill` utility. The child
+    /// is never reaped before it is signalled, so its pid cannot name another process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -{name} {} failed", self.pid());
+    }
+
+    /// What statbuf has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&fs::read(&self.stderr).unwrap_or_default()).into_owned()
+    }
+
+    /// Whether the process has exited (it is reaped then).
+    pub fn exited(&mut self) -> bool {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status.is_some()
+    }
+
+    /// The command, its status and its stderr, for failure messages.
+    pub fn describe(&mut self) -> String {
+        let status = if self.exited() {
+            format!("{}", self.status.unwrap())
+        } else {
+            "still running".to_owned()
+        };
+        format!(
+            "command: {}\nstatus:  {status}\n--- stderr so far ---\n{}\n---",
+            self.command,
+            excerpt(self.stderr().as_bytes(), 3000)
+        )
+    }
+
+    /// Polls `check` until it gives a value; fails if statbuf exits meanwhile or the
+    /// condition does not hold within [`PATIENCE`].
+    pub fn poll<T>(&mut self, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let last = match check() {
+                Ok(value) => return value,
+                Err(last) => last,
+            };
+            if self.exited() {
+                panic!(
+                    "statbuf exited while the test waited for {what}; last look: {last}\n{}",
+                    self.describe()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{what} did not happen within {PATIENCE:?}; last look: {last}\n{}",
+                    self.describe()
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until stderr contains `needle`.
+    pub fn wait_for_stderr(&mut self, needle: &str) {
+        let path = self.stderr.clone();
+        self.poll(&format!("stderr to contain {needle:?}"), || {
+            let text = String::from_utf8_lossy(&fs::read(&path).unwrap_or_default()).into_owned();
+            if text.contains(needle) {
+                Ok(())
+            } else {
+                Err(format!("stderr: {text:?}"))
+            }
+        });
+    }
+
+    /// Waits for the process to exit (killing it past `within`, which fails the test) and
+    /// returns what it printed.
+    pub fn wait(mut self, within: Duration) -> Run {
+        if self.status.is_none() {
+            self.status = wait_until(&mut self.child, Instant::now() + within);
+        }
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let run = Run {
+            command: self.command.clone(),
+            status: self.status,
+            stdout: fs::read(&self.stdout).unwrap_or_default(),
+            stderr: fs::read(&self.stderr).unwrap_or_default(),
+        };
+        assert!(
+            run.status.is_some(),
+            "statbuf did not exit within {within:?}; it was killed\n{run}"
+        );
+        run
+    }
+
+    /// Sends SIGTERM and checks that statbuf exits 0 after its final flush.
+    pub fn terminate(self) -> Run {
+        self.signal("TERM");
+        let run = self.wait(EXIT_DEADLINE);
+        run.assert_success();
+        run
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Files and counts
+// ------------------------------------------------------------------------------------------
+
+/// The per-key totals of the SQLite sink's table, or why they cannot be read yet.
+pub fn sql_counts(db: &Path) -> Result<Counts, String> {
+    SqlTable::read(db, "counts")
+        .map(|table| table.totals(&["key"]))
+        .map_err(|e| format!("reading {}: {e}", db.display()))
+}
+
+/// Polls the SQLite total until it reaches at least `want` (without a running process to
+/// watch: for writer threads). Fails past [`PATIENCE`] or when `abort` is set.
+fn wait_for_sql_total(db: &Path, want: i64, abort: &AtomicBool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let last = match sql_counts(db) {
+            Ok(counts) if total(&counts) >= want => return,
+            Ok(counts) => format!("total {}", total(&counts)),
+            Err(e) => e,
+        };
+        assert!(
+            !abort.load(Ordering::Relaxed),
+            "statbuf is gone; the writer stops"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the SQLite total did not reach {want} within {PATIENCE:?}; last look: {last}"
+        );
+        thread::sleep(POLL);
+    }
+}
+
+/// Polls the running statbuf's SQLite total until it reaches at least `want`.
+pub fn wait_for_total(live: &mut Live, db: &Path, want: i64) -> Counts {
+    live.poll(
+        &format!("the SQLite total to reach {want}"),
+        || match sql_counts(db) {
+            Ok(counts) if total(&counts) >= want => Ok(counts),
+            Ok(counts) => Err(format!("total {}", total(&counts))),
+            Err(e) => Err(e),
+        },
+    )
+}
+
+pub fn inode(path: &Path) -> u64 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("cannot stat {}: {e}", path.display()))
+        .ino()
+}
+
+/// `path` with `.n` appended: the name logrotate gives the n-th old log.
+pub fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// Shifts `path.1` .. `path.(kept)` one number up, as logrotate does before rotating.
+pub fn shift_old(path: &Path, kept: u32) {
+    for n in (1..=kept).rev() {
+        let from = numbered(path, n);
+        if from.exists() {
+            fs::rename(&from, numbered(path, n + 1))
+                .unwrap_or_else(|e| panic!("cannot rename {}: {e}", from.display()));
+        }
+    }
+}
+
+/// Rotation by rename and create: `path` becomes `path.1` (older ones shifted up) and an empty
+/// file takes its name. Returns the inode of the new file, checked to be another one.
+pub fn rotate_by_rename(path: &Path, kept: u32) -> u64 {
+    let old = inode(path);
+    shift_old(path, kept);
+    fs::rename(path, numbered(path, 1)).unwrap_or_else(|e| panic!("cannot rename {}: {e}", path.display()));
+    File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+    let new = inode(path);
+    assert_ne!(
+        old,
+        new,
+        "the rotation did not give {} another inode",
+        path.display()
+    );
+    assert_eq!(
+        inode(&numbered(path, 1)),
+        old,
+        "the rotated file is not the old inode"
+    );
+    new
+}
+
+/// Rotation by `copytruncate`: `path` is copied to `path.1` (older ones shifted up), then
+/// truncated to nothing in place. The inode of `path` stays; the copy is another file.
+pub fn rotate_by_copytruncate(path: &Path, kept: u32) {
+    let before = inode(path);
+    shift_old(path, kept);
+    let copy = numbered(path, 1);
+    fs::copy(path, &copy).unwrap_or_else(|e| panic!("cannot copy {}: {e}", path.display()));
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(0))
+        .unwrap_or_else(|e| panic!("cannot truncate {}: {e}", path.display()));
+    assert_eq!(
+        inode(path),
+        before,
+        "copytruncate must keep the inode of {}",
+        path.display()
+    );
+    assert_ne!(inode(&copy), before, "the copy must be another file");
+    assert_eq!(
+        fs::metadata(path).unwrap().len(),
+        0,
+        "{} was not truncated",
+        path.display()
+    );
+}
+
+/// Appends `bytes` to `path` (creating it).
+pub fn append(path: &Path, bytes: &[u8]) {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .unwrap_or_else(|e| panic!("cannot append to {}: {e}", path.display()));
+}
+
+/// `n` lines `{prefix}{i % keys} n{i}`, with their counts by the first field.
+pub fn numbered_lines(prefix: &str, keys: u64, n: u64) -> (Vec<u8>, Counts) {
+    let mut data = Vec::new();
+    let mut counts = Counts::new();
+    for i in 0..n {
+        let key = format!("{prefix}{}", i % keys);
+        data.extend_from_slice(format!("{key} n{i}\n").as_bytes());
+        *counts.entry(key.into_bytes()).or_insert(0) += 1;
+    }
+    (data, counts)
+}
+
+/// A stream of numbered lines `k{i % 50} n{i}`, written as fast as a buffered writer goes
+/// (its 64 KiB writes cut lines anywhere), counting what it wrote.
+struct LineWriter {
+    next: u64,
+    counts: Counts,
+}
+
+impl LineWriter {
+    fn new() -> LineWriter {
+        LineWriter {
+            next: 0,
+            counts: Counts::new(),
+        }
+    }
+
+    fn write(&mut self, out: &mut impl Write, n: u64) {
+        for _ in 0..n {
+            let key = format!("k{}", self.next % 50);
+            writeln!(out, "{key} n{}", self.next).expect("writing the log");
+            *self.counts.entry(key.into_bytes()).or_insert(0) += 1;
+            self.next += 1;
+        }
+    }
+}
+
+fn buffered_append(path: &Path) -> BufWriter<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    BufWriter::with_capacity(64 * 1024, file)
+}
+
+/// Runs `writer` on its own thread while watching `live`: fails at once if statbuf exits
+/// before the writer is done.
+fn write_while_watching<T: Send + 'static>(
+    live: &mut Live,
+    abort: Arc<AtomicBool>,
+    writer: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let handle = thread::spawn(writer);
+    while !handle.is_finished() {
+        if live.exited() {
+            abort.store(true, Ordering::Relaxed);
+            panic!("statbuf exited while the writer was writing\n{}", live.describe());
+        }
+        thread::sleep(POLL);
+    }
+    handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn rename_rotations_while_a_writer_appends_at_full_speed() {
+    const FILES: u32 = 6;
+    const PER_FILE: u64 = 40_000;
+    // Lines a daemon still writes to its old file after logrotate renamed it, until it is told
+    // to reopen its log (before the new file is created).
+    const AFTER_RENAME: u64 = 300;
+    let wd = Workdir::new();
+    let log = wd.path("app.log");
+    let db = wd.path("t.db");
+    File::create(&log).unwrap();
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "--from-start",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "app.log",
+        ],
+    );
+    let abort = Arc::new(AtomicBool::new(false));
+    let (lines, inodes) = {
+        let (log, db, abort) = (log.clone(), db.clone(), abort.clone());
+        write_while_watching(&mut live, abort.clone(), move || {
+            let mut lines = LineWriter::new();
+            let mut inodes = vec![inode(&log)];
+            for file in 0..FILES {
+                let start = lines.next;
+                let mut out = buffered_append(&log);
+                lines.write(&mut out, PER_FILE / 2);
+                out.flush().unwrap();
+                // statbuf has read from this file before the rest of it is written and it is
+                // rotated: each rotation is one that statbuf can see.
+                wait_for_sql_total(&db, start as i64 + 1, &abort);
+                lines.write(&mut out, PER_FILE / 2 - AFTER_RENAME);
+                out.flush().unwrap();
+                let last = file + 1 == FILES;
+                if !last {
+                    shift_old(&log, file);
+                    fs::rename(&log, numbered(&log, 1)).unwrap();
+                }
+                lines.write(&mut out, AFTER_RENAME);
+                out.flush().unwrap();
+                drop(out);
+                if !last {
+                    File::create(&log).unwrap();
+                    let new = inode(&log);
+                    assert!(!inodes.contains(&new), "the new app.log reuses an inode: {new}");
+                    assert_eq!(inode(&numbered(&log, 1)), *inodes.last().unwrap());
+                    inodes.push(new);
+                }
+            }
+            (lines, inodes)
+        })
+    };
+    assert_eq!(inodes.len(), FILES as usize);
+    let written = lines.next as i64;
+    // The test's own bookkeeping: the files hold every line written, once.
+    let mut on_disk = line_count(&log);
+    for n in 1..FILES {
+        on_disk += line_count(&numbered(&log, n));
+    }
+    assert_eq!(
+        on_disk as i64, written,
+        "the rotated files do not hold what was written"
+    );
+    wait_for_total(&mut live, &db, written);
+    let run = live.terminate();
+    println!(
+        "{written} lines over {FILES} files; statbuf said:\n{}",
+        run.stderr_str()
+    );
+    assert_counts_eq(&sql_counts(&db).unwrap(), &lines.counts, &run);
+    assert_eq!(run.summary().lines, written as u64, "lines in the summary\n{run}");
+}
+
+#[test]
+fn copytruncate_rotations_while_a_writer_appends() {
+    const CYCLES: u32 = 6;
+    const PER_CYCLE: u64 = 40_000;
+    let wd = Workdir::new();
+    let log = wd.path("app.log");
+    let db = wd.path("t.db");
+    File::create(&log).unwrap();
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "--from-start",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "app.log",
+        ],
+    );
+    let abort = Arc::new(AtomicBool::new(false));
+    let lines = {
+        let (log, db, abort) = (log.clone(), db.clone(), abort.clone());
+        write_while_watching(&mut live, abort.clone(), move || {
+            let mut lines = LineWriter::new();
+            // One descriptor in append mode for the whole run, as a daemon keeps its log open:
+            // after the truncation its writes land at the new end of the file.
+            let mut out = buffered_append(&log);
+            let inode_before = inode(&log);
+            for cycle in 0..CYCLES {
+                let start = lines.next;
+                lines.write(&mut out, PER_CYCLE / 2);
+                out.flush().unwrap();
+                wait_for_sql_total(&db, start as i64 + 1, &abort);
+                lines.write(&mut out, PER_CYCLE / 2);
+                out.flush().unwrap();
+                if cycle + 1 == CYCLES {
+                    break;
+                }
+                // The writer pauses across the copy and the truncation: lines written between
+                // the two are lost to every reader (they are in neither the copy nor the file),
+                // so a test that wrote some could not know what statbuf should count. It resumes
+                // once statbuf has counted every line written before the truncation (its rest
+                // is in the copy): a reader still inside the old content when new content grows
+                // past its offset cannot tell the two apart.
+                rotate_by_copytruncate(&log, cycle);
+                wait_for_sql_total(&db, lines.next as i64, &abort);
+            }
+            assert_eq!(inode(&log), inode_before, "copytruncate replaced the file");
+            lines
+        })
+    };
+    let written = lines.next as i64;
+    let mut on_disk = line_count(&log);
+    for n in 1..CYCLES {
+        on_disk += line_count(&numbered(&log, n));
+    }
+    assert_eq!(
+        on_disk as i64, written,
+        "the file and its copies do not hold what was written"
+    );
+    wait_for_total(&mut live, &db, written);
+    let run = live.terminate();
+    println!(
+        "{written} lines, {} copytruncates; statbuf said:\n{}",
+        CYCLES - 1,
+        run.stderr_str()
+    );
+    assert_counts_eq(&sql_counts(&db).unwrap(), &lines.counts, &run);
+    assert_eq!(run.summary().lines, written as u64, "lines in the summary\n{run}");
+}
+
+#[test]
+fn a_file_that_does_not_exist_yet_is_read_once_it_appears() {
+    let wd = Workdir::new();
+    let log = wd.path("late.log");
+    let db = wd.path("t.db");
+    let mut live = Live::start(
+        &wd,
+        &["-F", "-k", "1", "-i", "200ms", "--sqlite", "t.db", "late.log"],
+    );
+    live.wait_for_stderr("late.log: does not exist yet; waiting for it");
+    assert!(!log.exists());
+    let (first, mut expected) = numbered_lines("late", 7, 3000);
+    append(&log, &first);
+    wait_for_total(&mut live, &db, 3000);
+    let (second, more) = numbered_lines("later", 3, 2000);
+    append(&log, &second);
+    add_counts(&mut expected, &more);
+    wait_for_total(&mut live, &db, 5000);
+    let run = live.terminate();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+    let notices = run
+        .stderr_str()
+        .matches("does not exist yet; waiting for it")
+        .count();
+    assert_eq!(notices, 1, "the waiting notice must be given once\n{run}");
+}
+
+#[test]
+fn several_files_at_once() {
+    let wd = Workdir::new();
+    let (a, b) = (wd.path("a.log"), wd.path("b.log"));
+    let db = wd.path("t.db");
+    let (a_old, a_old_counts) = numbered_lines("olda", 3, 1000);
+    let (b_old, b_old_counts) = numbered_lines("oldb", 4, 1500);
+    append(&a, &a_old);
+    append(&b, &b_old);
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "--from-start",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "a.log",
+            "b.log",
+        ],
+    );
+    wait_for_total(&mut live, &db, 2500);
+    let writers: Vec<_> = [(a.clone(), "a"), (b.clone(), "b")]
+        .into_iter()
+        .map(|(path, prefix)| {
+            thread::spawn(move || {
+                let mut counts = Counts::new();
+                for round in 0..20u64 {
+                    let (data, c) = numbered_lines(&format!("{prefix}{round}-"), 5, 1000);
+                    append(&path, &data);
+                    add_counts(&mut counts, &c);
+                }
+                counts
+            })
+        })
+        .collect();
+    let mut expected = a_old_counts;
+    add_counts(&mut expected, &b_old_counts);
+    for writer in writers {
+        add_counts(&mut expected, &writer.join().unwrap());
+    }
+    let want = total(&expected);
+    assert_eq!(want, 2500 + 40_000);
+    wait_for_total(&mut live, &db, want);
+    let run = live.terminate();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+}
+
+#[test]
+fn existing_content_is_skipped_by_default_and_counted_with_from_start() {
+    let (old, old_counts) = numbered_lines("old", 5, 1000);
+    let (new, new_counts) = numbered_lines("new", 4, 200);
+    let mut existing = old.clone();
+    existing.extend_from_slice(b"par");
+
+    // Default: start at the end of the last complete line. statbuf opens the files in order,
+    // so the notice about the missing second file says the first one has its start position.
+    let wd = Workdir::new();
+    let log = wd.write("app.log", &existing);
+    let db = wd.path("t.db");
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "app.log",
+            "sentinel.log",
+        ],
+    );
+    live.wait_for_stderr("sentinel.log: does not exist yet");
+    let mut rest = b"tial n-1\n".to_vec();
+    rest.extend_from_slice(&new);
+    append(&log, &rest);
+    let mut expected = new_counts.clone();
+    expected.insert(b"partial".to_vec(), 1);
+    wait_for_total(&mut live, &db, 201);
+    let run = live.terminate();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+
+    // --from-start: the existing complete lines count; the partial one once it is complete.
+    let wd = Workdir::new();
+    let log = wd.write("app.log", &existing);
+    let db = wd.path("t.db");
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "--from-start",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "app.log",
+        ],
+    );
+    let counted = wait_for_total(&mut live, &db, 1000);
+    assert_counts_eq(
+        &counted,
+        &old_counts,
+        &"a partial last line must wait for its newline when following",
+    );
+    append(&log, &rest);
+    let mut expected = old_counts;
+    add_counts(&mut expected, &new_counts);
+    expected.insert(b"partial".to_vec(), 1);
+    wait_for_total(&mut live, &db, 1201);
+    let run = live.terminate();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+}
+
+#[test]
+fn two_rotations_between_two_looks() {
+    let wd = Workdir::new();
+    let log = wd.path("app.log");
+    let db = wd.path("t.db");
+    let (a, a_counts) = numbered_lines("a", 3, 1000);
+    let (c, c_counts) = numbered_lines("c", 3, 700);
+    let (d, d_counts) = numbered_lines("d", 3, 500);
+    let (e, e_counts) = numbered_lines("e", 3, 300);
+    append(&log, &a);
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "--from-start",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "app.log",
+        ],
+    );
+    wait_for_total(&mut live, &db, 1000);
+
+    // statbuf is stopped while the file it reads is written to and rotated twice: it finds
+    // its old file at app.log.2, an intermediate one at app.log.1, and a new app.log.
+    live.signal("STOP");
+    let first = inode(&log);
+    append(&log, &c);
+    let middle = rotate_by_rename(&log, 0);
+    append(&log, &d);
+    let last = rotate_by_rename(&log, 1);
+    append(&log, &e);
+    assert_eq!(inode(&numbered(&log, 2)), first);
+    assert_eq!(inode(&numbered(&log, 1)), middle);
+    assert_ne!(last, first);
+    live.signal("CONT");
+
+    // Once the new file's lines are counted, whatever statbuf does about the intermediate file
+    // (read it first, or report its lines as not counted) has been done.
+    live.poll("the lines of the new app.log to be counted", || {
+        let counts = sql_counts(&db)?;
+        let got: i64 = counts
+            .iter()
+            .filter(|(k, _)| k.starts_with(b"e"))
+            .map(|(_, n)| n)
+            .sum();
+        if got >= 300 {
+            Ok(())
+        } else {
+            Err(format!("{got} lines of the new file"))
+        }
+    });
+    let run = live.terminate();
+    let got = sql_counts(&db).unwrap();
+    let mut everything = a_counts.clone();
+    for part in [&c_counts, &d_counts, &e_counts] {
+        add_counts(&mut everything, part);
+    }
+    let mut without_middle = a_counts;
+    add_counts(&mut without_middle, &c_counts);
+    add_counts(&mut without_middle, &e_counts);
+    if got == everything {
+        println!("every line counted: the intermediate file was read");
+        return;
+    }
+    let reported = run.stderr_str().contains("not counted");
+    assert!(
+        got == without_middle && reported,
+        "after two rotations between two looks, statbuf must count every line, or count all \
+         but the intermediate file's 500 lines and say on stderr that they were not counted; \
+         it counted {} of 2500 lines{}\n{}",
+        total(&got),
+        if got == without_middle && !reported {
+            " (exactly the intermediate file's lines are missing, and stderr does not say so)"
+        } else {
+            ""
+        },
+        run
+    );
+    println!("the intermediate file was not read, and statbuf said so");
+}
+
+/// User plus system CPU time of a process so far, from /proc/PID/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("reading /proc/PID/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').expect("a /proc stat line") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(100);
+    Duration::from_secs_f64(ticks as f64 / per_second as f64)
+}
+
+#[test]
+fn an_idle_follower_uses_little_cpu() {
+    let wd = Workdir::new();
+    let log = wd.write("idle.log", b"before n0\n");
+    let db = wd.path("t.db");
+    let mut live = Live::start(
+        &wd,
+        &[
+            "-F",
+            "-k",
+            "1",
+            "-i",
+            "200ms",
+            "--sqlite",
+            "t.db",
+            "idle.log",
+            "sentinel.log",
+        ],
+    );
+    live.wait_for_stderr("sentinel.log: does not exist yet");
+    let before = cpu_time(live.pid());
+    let idle = Duration::from_secs(5);
+    thread::sleep(idle);
+    let used = cpu_time(live.pid()) - before;
+    println!("CPU time of an idle statbuf -F over {idle:?}: {used:?}");
+    assert!(
+        used < Duration::from_secs(1),
+        "an idle statbuf -F used {used:?} of CPU in {idle:?}: it is busy-waiting\n{}",
+        live.describe()
+    );
+    let appended = Instant::now();
+    append(&log, b"after n1\n");
+    wait_for_total(&mut live, &db, 1);
+    println!(
+        "an appended line was in the database after {:?}",
+        appended.elapsed()
+    );
+    let run = live.terminate();
+    let expected: Counts = [(b"after".to_vec(), 1)].into_iter().collect();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+}
