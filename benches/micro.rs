@@ -97,7 +97,9 @@ fn block(data: Data) -> &'static [u8] {
 fn spec_of(args: &[&str]) -> ExtractSpec {
     let args = Args::try_parse_from(std::iter::once("statbuf").chain(args.iter().copied()))
         .expect("valid statbuf arguments");
-    Config::from_args(args).expect("valid statbuf configuration").extract
+    Config::from_args(args)
+        .expect("valid statbuf configuration")
+        .extract
 }
 
 /// `statbuf -k 7`.

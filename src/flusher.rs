@@ -69,7 +69,8 @@ pub enum FlusherEvent {
 struct SinkState {
     sink: Box<dyn Sink>,
     /// Snapshots not yet written to this sink, folded into one.
-    backlog: Option<Snapshot>,
+    /// Shared with the other sinks until it has to be folded with a later one.
+    backlog: Option<Arc<Snapshot>>,
     /// When to try the backlog next, and how long to wait after that.
     retry_at: Instant,
     backoff: Duration,
@@ -147,7 +148,7 @@ impl Flusher {
     }
 
     /// Queues a snapshot for every sink.
-    fn take(&mut self, snapshot: &Snapshot) {
+    fn take(&mut self, snapshot: &Arc<Snapshot>) {
         if snapshot.checkpoint.is_some() {
             self.checkpoint.clone_from(&snapshot.checkpoint);
         }
@@ -157,16 +158,8 @@ impl Flusher {
         }
         for state in &mut self.sinks {
             match &mut state.backlog {
-                Some(backlog) => backlog.absorb(snapshot),
-                None => {
-                    state.backlog = Some(Snapshot {
-                        window_start: snapshot.window_start,
-                        window_end: snapshot.window_end,
-                        parts: snapshot.parts,
-                        rows: snapshot.rows.clone(),
-                        checkpoint: snapshot.checkpoint.clone(),
-                    })
-                }
+                Some(backlog) => Arc::make_mut(backlog).absorb(snapshot),
+                None => state.backlog = Some(Arc::clone(snapshot)),
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::key::KeySchema;
 use crate::timefmt::rfc3339;
 
 /// The counts gathered over one window, as every sink receives them.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Snapshot {
     pub window_start: SystemTime,
     pub window_end: SystemTime,

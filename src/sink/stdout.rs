@@ -6,6 +6,9 @@ use crate::cli::Format;
 use crate::key::KeySchema;
 use crate::sink::{Sink, Snapshot, csv_header, csv_record};
 
+/// Bytes of output gathered before each write to stdout.
+const OUTPUT_BUFFER: usize = 1 << 16;
+
 pub struct StdoutSink {
     format: Format,
     schema: KeySchema,
@@ -27,23 +30,28 @@ impl StdoutSink {
         }
     }
 
-    fn render(&mut self, snapshot: &Snapshot, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    /// Writes a snapshot to `out` a row at a time: a flush of a million keys is never held
+    /// rendered in memory.
+    fn render(&mut self, snapshot: &Snapshot, out: &mut dyn Write) -> anyhow::Result<()> {
         let rows = &snapshot.rows[..self.top.unwrap_or(usize::MAX).min(snapshot.rows.len())];
         let (start, end) = (snapshot.start_text(), snapshot.end_text());
+        let mut row = Vec::with_capacity(256);
         match self.format {
             Format::Plain => {
                 if self.mark_windows {
                     writeln!(out, "# {start} {end}")?;
                 }
                 for (key, total) in rows {
-                    write!(out, "{total:>7} ")?;
+                    row.clear();
+                    write!(row, "{total:>7} ")?;
                     for (i, part) in self.schema.decode(key).enumerate() {
                         if i > 0 {
-                            out.push(b' ');
+                            row.push(b' ');
                         }
-                        out.extend_from_slice(part);
+                        row.extend_from_slice(part);
                     }
-                    out.push(b'\n');
+                    row.push(b'\n');
+                    out.write_all(&row)?;
                 }
             }
             Format::Tsv => {
@@ -56,12 +64,14 @@ impl StdoutSink {
                     self.header_written = true;
                 }
                 for (key, total) in rows {
-                    write!(out, "{start}\t{end}\t")?;
+                    row.clear();
+                    write!(row, "{start}\t{end}\t")?;
                     for part in self.schema.decode(key) {
-                        escape_tsv(part, out);
-                        out.push(b'\t');
+                        escape_tsv(part, &mut row);
+                        row.push(b'\t');
                     }
-                    writeln!(out, "{total}")?;
+                    writeln!(row, "{total}")?;
+                    out.write_all(&row)?;
                 }
             }
             Format::Csv => {
@@ -77,12 +87,14 @@ impl StdoutSink {
             }
             Format::Json => {
                 for (key, total) in rows {
-                    write!(out, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
+                    row.clear();
+                    write!(row, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
                     for (name, part) in self.schema.names().iter().zip(self.schema.decode(key)) {
-                        write!(out, ",\"{name}\":")?;
-                        json_string(part, out);
+                        write!(row, ",\"{name}\":")?;
+                        json_string(part, &mut row);
                     }
-                    writeln!(out, ",\"count\":{total}}}")?;
+                    writeln!(row, ",\"count\":{total}}}")?;
+                    out.write_all(&row)?;
                 }
             }
         }
@@ -99,10 +111,8 @@ impl Sink for StdoutSink {
         if snapshot.rows.is_empty() {
             return Ok(());
         }
-        let mut out = Vec::with_capacity(snapshot.rows.len() * 48);
-        self.render(snapshot, &mut out)?;
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&out)?;
+        let mut stdout = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock());
+        self.render(snapshot, &mut stdout)?;
         stdout.flush()?;
         Ok(())
     }
