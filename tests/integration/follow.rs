@@ -355,6 +355,14 @@ impl LineWriter {
             self.next += 1;
         }
     }
+
+    /// One more line, without its newline: the last line of a file that is rotated away.
+    fn write_unterminated(&mut self, out: &mut impl Write) {
+        let key = format!("k{}", self.next % 50);
+        write!(out, "{key} n{}", self.next).expect("writing the log");
+        *self.counts.entry(key.into_bytes()).or_insert(0) += 1;
+        self.next += 1;
+    }
 }
 
 fn buffered_append(path: &Path) -> BufWriter<File> {
@@ -393,7 +401,8 @@ fn rename_rotations_while_a_writer_appends_at_full_speed() {
     const FILES: u32 = 6;
     const PER_FILE: u64 = 40_000;
     // Lines a daemon still writes to its old file after logrotate renamed it, until it is told
-    // to reopen its log (before the new file is created).
+    // to reopen its log (before the new file is created). The last of them has no newline: a
+    // rotated file is read to its end, its last line counted whole.
     const AFTER_RENAME: u64 = 300;
     let wd = Workdir::new();
     let log = wd.path("app.log");
@@ -434,7 +443,12 @@ fn rename_rotations_while_a_writer_appends_at_full_speed() {
                     shift_old(&log, file);
                     fs::rename(&log, numbered(&log, 1)).unwrap();
                 }
-                lines.write(&mut out, AFTER_RENAME);
+                if last {
+                    lines.write(&mut out, AFTER_RENAME);
+                } else {
+                    lines.write(&mut out, AFTER_RENAME - 1);
+                    lines.write_unterminated(&mut out);
+                }
                 out.flush().unwrap();
                 drop(out);
                 if !last {
