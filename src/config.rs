@@ -197,6 +197,9 @@ impl Config {
                 follow: args.follow,
                 from_start: args.from_start,
                 poll: FOLLOW_POLL,
+                // A line takes at least 2 bytes ("x\n"), so only a cap below half a block can bite.
+                max_lines_per_block: (args.max_keys < args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE) / 2)
+                    .then_some(args.max_keys),
                 // Filled in from the state file or the database once they are opened.
                 resume: None,
             },

@@ -8,12 +8,11 @@
 //! offset changed: look for the copy `copytruncate` made, read its rest, then the file anew).
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::input::reader::{ReadEnd, SourceReader, read_at};
-use crate::input::{Context, absolute, resume};
+use crate::input::{Context, absolute, resume, seek_to};
 
 /// One followed path.
 struct Followed<'a> {
@@ -249,8 +248,8 @@ fn truncated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
 
 /// Reads an old file from `start` to its end, its last line included.
 fn drain(ctx: &Context, key: &Path, path: &Path, start: u64) -> bool {
-    let opened = File::open(path).and_then(|mut handle| {
-        handle.seek(SeekFrom::Start(start))?;
+    let opened = File::open(path).and_then(|handle| {
+        seek_to(&handle, start)?;
         SourceReader::new(ctx, handle, Some(key.to_path_buf()), start)
     });
     let mut reader = match opened {
@@ -269,8 +268,8 @@ fn drain(ctx: &Context, key: &Path, path: &Path, start: u64) -> bool {
 
 /// Starts reading the followed path at `start`.
 fn open<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, start: u64) -> bool {
-    let opened = File::open(&file.path).and_then(|mut handle| {
-        handle.seek(SeekFrom::Start(start))?;
+    let opened = File::open(&file.path).and_then(|handle| {
+        seek_to(&handle, start)?;
         SourceReader::new(ctx, handle, Some(file.key.clone()), start)
     });
     match opened {

@@ -70,6 +70,9 @@ pub struct ReadOptions {
     pub from_start: bool,
     /// How often a followed file is looked at when it has nothing new.
     pub poll: Duration,
+    /// Cut blocks after this many lines (when `--max-keys` is small enough that a block could
+    /// hold more lines than that): a block adds at most this many keys to a worker's map.
+    pub max_lines_per_block: Option<usize>,
     /// Where to resume files from; `None` when no checkpoint is kept. With a checkpoint, a
     /// last line without a newline is left for the next run, which may see the rest of it.
     pub resume: Option<Checkpoint>,
@@ -188,9 +191,7 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
     };
     for segment in segments {
         let opened = File::open(&segment.file).and_then(|file| {
-            use std::io::{Seek, SeekFrom};
-            let mut file = file;
-            file.seek(SeekFrom::Start(segment.start))?;
+            seek_to(&file, segment.start)?;
             SourceReader::new(ctx, file, Some(key.clone()), segment.start)
         });
         let mut reader = match opened {
@@ -221,6 +222,15 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
         }
     }
     true
+}
+
+/// Moves to `start`; not at all for 0, so that named pipes (which cannot seek) work as inputs.
+fn seek_to(mut file: &File, start: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))?;
+    }
+    Ok(())
 }
 
 /// The path checkpoints know a file by: absolute, so that a run from another directory finds

@@ -187,22 +187,43 @@ impl<'a> SourceReader<'a> {
                 }
             }
         }
-        match memchr::memrchr(b'\n', &self.buf) {
-            Some(last) => {
-                let mut next = self.ctx.pool.take(self.ctx.options.block_size);
-                next.extend_from_slice(&self.buf[last + 1..]);
-                self.buf.truncate(last + 1);
-                let data = std::mem::replace(&mut self.buf, next);
-                self.send(data)
+        let Some(last) = memchr::memrchr(b'\n', &self.buf) else {
+            // A partial line of max+1 bytes may still be a line of max bytes and its '\r'.
+            let max = self.ctx.options.max_line_bytes;
+            let len = self.buf.len();
+            if len > max + 1 || (len == max + 1 && self.buf.last() != Some(&b'\r')) {
+                self.consume_dropped(len);
+                self.skipping = true;
             }
-            None => {
-                if self.buf.len() > self.ctx.options.max_line_bytes {
-                    self.consume_dropped(self.buf.len());
-                    self.skipping = true;
-                }
-                true
+            return true;
+        };
+        if let Some(cap) = self.ctx.options.max_lines_per_block {
+            return self.cut_capped(last, cap);
+        }
+        let mut next = self.ctx.pool.take(self.ctx.options.block_size);
+        next.extend_from_slice(&self.buf[last + 1..]);
+        self.buf.truncate(last + 1);
+        let data = std::mem::replace(&mut self.buf, next);
+        self.send(data)
+    }
+
+    /// Sends the whole lines before `last` (a newline) in blocks of at most `cap` lines, so that
+    /// a worker's map passes `--max-keys` by at most one block's worth of keys.
+    fn cut_capped(&mut self, last: usize, cap: usize) -> bool {
+        let mut from = 0;
+        while from <= last {
+            let end = memchr::memchr_iter(b'\n', &self.buf[from..=last])
+                .nth(cap - 1)
+                .map_or(last, |i| from + i);
+            let mut data = self.ctx.pool.take(end + 1 - from);
+            data.extend_from_slice(&self.buf[from..=end]);
+            from = end + 1;
+            if !self.send(data) {
+                return false;
             }
         }
+        self.buf.drain(..from);
+        true
     }
 
     /// Drops the first `n` bytes of `buf`, which belong to an oversize line.

@@ -59,6 +59,20 @@ impl SqliteSink {
             .truncate(false)
             .open(path)
             .with_context(|| format!("{}", path.display()))?;
+        // In WAL mode SQLite creates `-wal` and `-shm` files beside the database: a writable
+        // database in a read-only directory fails later with a vaguer message.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_err() {
+            bail!(
+                "{}: the directory {} is not writable (Permission denied), and SQLite needs to create \
+                 its -wal and -shm files there",
+                path.display(),
+                dir.display()
+            );
+        }
         let connection = Connection::open(path).map_err(|e| describe(path, e))?;
         let setup = || -> rusqlite::Result<()> {
             connection.busy_timeout(BUSY_TIMEOUT)?;

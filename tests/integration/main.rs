@@ -7,10 +7,13 @@ mod core;
 mod docs;
 mod errors;
 mod explain;
+mod faults;
 mod follow;
+mod hostile;
 mod inputs;
 #[cfg(unix)]
 mod progress;
+mod properties;
 mod resume;
 #[cfg(unix)]
 mod signals;
