@@ -2,7 +2,7 @@
 //! and a regex capture), the per-key counter, and the SQLite flush.
 //!
 //! ```text
-//! cargo bench --bench micro                    # everything (about two minutes)
+//! cargo bench --bench micro                    # everything (about 30 s once built)
 //! cargo bench --bench micro -- extract         # only the benchmarks whose path matches
 //! cargo bench --bench micro -- --help          # divan's options
 //! ```
