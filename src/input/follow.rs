@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::input::reader::{ReadEnd, SourceReader, read_at};
-use crate::input::{Context, absolute, resume, seek_to};
+use crate::input::{Context, absolute, open_at, resume};
 
 /// One followed path.
 struct Followed<'a> {
@@ -247,12 +247,8 @@ fn truncated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
 }
 
 /// Reads an old file from `start` to its end, its last line included.
-fn drain(ctx: &Context, key: &Path, path: &Path, start: u64) -> bool {
-    let opened = File::open(path).and_then(|handle| {
-        seek_to(&handle, start)?;
-        SourceReader::new(ctx, handle, Some(key.to_path_buf()), start)
-    });
-    let mut reader = match opened {
+fn drain<'a>(ctx: &'a Context<'a>, key: &Path, path: &Path, start: u64) -> bool {
+    let mut reader = match open_at(ctx, path, key, start) {
         Ok(reader) => reader,
         Err(error) => return ctx.failed(path, error),
     };
@@ -268,11 +264,7 @@ fn drain(ctx: &Context, key: &Path, path: &Path, start: u64) -> bool {
 
 /// Starts reading the followed path at `start`.
 fn open<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, start: u64) -> bool {
-    let opened = File::open(&file.path).and_then(|handle| {
-        seek_to(&handle, start)?;
-        SourceReader::new(ctx, handle, Some(file.key.clone()), start)
-    });
-    match opened {
+    match open_at(ctx, &file.path, &file.key, start) {
         Ok(reader) => {
             let announced = reader.announce();
             file.reader = Some(reader);

@@ -190,11 +190,7 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
         }],
     };
     for segment in segments {
-        let opened = File::open(&segment.file).and_then(|file| {
-            seek_to(&file, segment.start)?;
-            SourceReader::new(ctx, file, Some(key.clone()), segment.start)
-        });
-        let mut reader = match opened {
+        let mut reader = match open_at(ctx, &segment.file, &key, segment.start) {
             Ok(reader) => reader,
             Err(error) => {
                 if !ctx.failed(&segment.file, error) {
@@ -224,13 +220,20 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
     true
 }
 
-/// Moves to `start`; not at all for 0, so that named pipes (which cannot seek) work as inputs.
-fn seek_to(mut file: &File, start: u64) -> std::io::Result<()> {
+/// Opens `file` and reads it from `start` as the input known to checkpoints as `key`. It seeks
+/// only to a non-zero offset, so that named pipes (which cannot seek) work as inputs.
+fn open_at<'a>(
+    ctx: &'a Context<'a>,
+    file: &Path,
+    key: &Path,
+    start: u64,
+) -> std::io::Result<SourceReader<'a>> {
     use std::io::{Seek, SeekFrom};
+    let mut handle = File::open(file)?;
     if start > 0 {
-        file.seek(SeekFrom::Start(start))?;
+        handle.seek(SeekFrom::Start(start))?;
     }
-    Ok(())
+    SourceReader::new(ctx, handle, Some(key.to_path_buf()), start)
 }
 
 /// The path checkpoints know a file by: absolute, so that a run from another directory finds
