@@ -57,7 +57,8 @@ impl Counts {
         self.map.is_empty()
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<i64> {
+    #[cfg(test)]
+    fn get(&self, key: &[u8]) -> Option<i64> {
         self.map.get(key).copied()
     }
 

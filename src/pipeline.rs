@@ -80,10 +80,12 @@ pub fn run(
     // Held until the run ends, when the state file's lock is all it is for.
     let mut _lock = None;
     if let Some(path) = &config.state {
-        let keeper = sinks.iter().find(|s| s.checkpoint_store().is_some());
-        let store = keeper.and_then(|s| s.checkpoint_store());
+        let keeper = sinks
+            .iter()
+            .find_map(|s| s.checkpoint_store().map(|store| (s, store)));
+        let store = keeper.as_ref().map(|(_, store)| store.clone());
         let resumption = checkpoint::resume(path, store, || match keeper {
-            Some(sink) => sink.load_checkpoint(),
+            Some((sink, _)) => sink.load_checkpoint(),
             None => Ok(Checkpoint::default()),
         })?;
         config.read.resume = Some(resumption.checkpoint);

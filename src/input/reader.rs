@@ -126,7 +126,7 @@ impl<'a> SourceReader<'a> {
                 if self.ctx.stop.requested() {
                     return Ok(ReadEnd::Stopped);
                 }
-            } else if self.ctx.stop.wait_readable(&self.file, None)? == Wait::Stopped {
+            } else if self.ctx.stop.wait_readable(&self.file)? == Wait::Stopped {
                 return Ok(ReadEnd::Stopped);
             }
             if self.buf.len() == self.buf.capacity() {
