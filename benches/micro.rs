@@ -219,7 +219,7 @@ fn flush_snapshot(keys: usize) -> Snapshot {
         counts.add(flush_key(i).as_bytes(), (i % 97 + 1) as i64);
     }
     let start = UNIX_EPOCH + Duration::from_secs(1_773_151_200);
-    Snapshot::new(start, start + Duration::from_secs(10), counts, 1)
+    Snapshot::of_counts(start, start + Duration::from_secs(10), counts, 1)
 }
 
 /// One flush into an existing SQLite table that already holds every key, so each row is an

@@ -8,6 +8,7 @@ use std::time::Duration;
 use regex::bytes::Regex;
 
 use crate::cli::{Args, Format};
+use crate::counter;
 use crate::extract::{ExtractSpec, KeySource, Separator};
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
@@ -156,6 +157,12 @@ impl Config {
         }
         if args.max_line_bytes == 0 {
             return Err(usage("--max-line-bytes", "must be at least 1"));
+        }
+        if args.max_line_bytes > counter::MAX_KEY_BYTES {
+            return Err(usage(
+                "--max-line-bytes",
+                format!("must be at most {} (4 GiB)", counter::MAX_KEY_BYTES),
+            ));
         }
         let stdout =
             (args.stdout || (args.csv.is_none() && args.sqlite.is_none())).then_some(StdoutOptions {

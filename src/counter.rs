@@ -1,75 +1,217 @@
 //! Per-key totals and per-line statistics: what a worker builds and a flush writes.
+//!
+//! A map of a million keys is most of statbuf's memory, so keys are not stored one heap
+//! allocation each. Every distinct key is one record appended to a byte arena,
+//!
+//! ```text
+//! total: i64 | length: u32 | key bytes
+//! ```
+//!
+//! and the hash index holds only the record's offset (8 bytes a slot). A lookup touches the
+//! index slot and the record, which holds the key to compare and the total to update side by
+//! side; records are never moved or freed one by one, and walking the arena in order visits
+//! every key without touching the index.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use crate::key;
 
 /// Keys are hashed with foldhash, seeded per process: fast on short keys, and log lines are
-/// attacker-controlled input, so the seed must not be predictable.
-type Hasher = foldhash::fast::RandomState;
+/// attacker-controlled input, so the seed must not be predictable. Maps that split keys between
+/// them by hash (the workers' shards) share one hasher.
+pub type KeyHasher = foldhash::fast::RandomState;
+
+/// Bytes before the key in a record: the total, then the key's length.
+const HEADER: usize = 12;
+
+/// The longest key a record can hold (its length is stored in 32 bits). `--max-line-bytes`
+/// cannot exceed it, so no key that reaches a map is longer.
+pub const MAX_KEY_BYTES: usize = u32::MAX as usize;
 
 /// Per-key totals. Looking up a key already present allocates nothing.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Counts {
-    map: HashMap<Box<[u8]>, i64, Hasher>,
+    records: Vec<u8>,
+    index: HashTable<usize>,
+    hasher: KeyHasher,
 }
 
 impl Counts {
+    /// An empty map with a hasher of its own.
     pub fn new() -> Counts {
         Counts::default()
+    }
+
+    /// An empty map that hashes keys like every other map built with `hasher`.
+    pub fn with_hasher(hasher: KeyHasher) -> Counts {
+        Counts {
+            records: Vec::new(),
+            index: HashTable::new(),
+            hasher,
+        }
+    }
+
+    /// The hash `add_hashed` expects for `key`.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     /// Adds `value` to `key`'s total. Sums saturate at the limits of 64 bits rather than wrap.
     #[inline]
     pub fn add(&mut self, key: &[u8], value: i64) {
-        match self.map.get_mut(key) {
-            Some(total) => *total = total.saturating_add(value),
+        let hash = self.hash(key);
+        self.add_hashed(hash, key, value);
+    }
+
+    /// `add` for a key whose hash (`self.hash(key)`) is already known.
+    #[inline]
+    pub fn add_hashed(&mut self, hash: u64, key: &[u8], value: i64) {
+        let Counts {
+            records,
+            index,
+            hasher,
+        } = self;
+        match index.find(hash, |&at| key_at(records, at) == key) {
+            Some(&at) => {
+                let total = total_at(records, at).saturating_add(value);
+                records[at..at + 8].copy_from_slice(&total.to_ne_bytes());
+            }
             None => {
-                self.map.insert(key.into(), value);
+                debug_assert!(key.len() <= MAX_KEY_BYTES);
+                let at = records.len();
+                records.extend_from_slice(&value.to_ne_bytes());
+                records.extend_from_slice(&(key.len() as u32).to_ne_bytes());
+                records.extend_from_slice(key);
+                index.insert_unique(hash, at, |&at| hasher.hash_one(key_at(records, at)));
             }
         }
     }
 
     /// Adds every total of `other` into `self`.
-    pub fn merge(&mut self, other: Counts) {
-        if self.map.len() < other.map.len() {
-            let mine = std::mem::replace(&mut self.map, other.map);
-            self.merge_map(mine);
-        } else {
-            self.merge_map(other.map);
-        }
-    }
-
-    fn merge_map(&mut self, other: HashMap<Box<[u8]>, i64, Hasher>) {
-        self.map.reserve(other.len());
-        for (key, value) in other {
-            let total = self.map.entry(key).or_insert(0);
-            *total = total.saturating_add(value);
+    pub fn merge(&mut self, other: &Counts) {
+        for (key, total) in other.iter() {
+            self.add(key, total);
         }
     }
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.index.is_empty()
+    }
+
+    /// Every key and its total, in the order the keys first came.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], i64)> + '_ {
+        Records {
+            records: &self.records,
+            at: 0,
+        }
     }
 
     #[cfg(test)]
     fn get(&self, key: &[u8]) -> Option<i64> {
-        self.map.get(key).copied()
+        let hash = self.hash(key);
+        let at = *self.index.find(hash, |&at| key_at(&self.records, at) == key)?;
+        Some(total_at(&self.records, at))
     }
 
-    /// Empties the map into a list sorted like `sort | uniq -c | sort -rn`: total descending,
-    /// ties by key ascending (part by part, bytewise, for keys of `parts` parts), so output is
-    /// the same from run to run.
-    pub fn into_sorted(self, parts: usize) -> Vec<(Box<[u8]>, i64)> {
-        let mut rows: Vec<(Box<[u8]>, i64)> = self.map.into_iter().collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| key::compare(&a.0, &b.0, parts)));
-        rows
+    /// Orders the totals like `sort | uniq -c | sort -rn`: total descending, ties by key
+    /// ascending (part by part, bytewise, for keys of `parts` parts), so output is the same
+    /// from run to run. The index is freed first: the order costs 16 bytes a key.
+    pub fn into_sorted(self, parts: usize) -> Sorted {
+        let Counts { records, index, .. } = self;
+        let mut order = Vec::with_capacity(index.len());
+        drop(index);
+        let mut at = 0;
+        while at < records.len() {
+            order.push((total_at(&records, at), at));
+            at = next_record(&records, at);
+        }
+        order.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
+            b_total
+                .cmp(&a_total)
+                .then_with(|| key::compare(key_at(&records, a), key_at(&records, b), parts))
+        });
+        Sorted { records, order }
     }
+}
+
+impl FromIterator<(Vec<u8>, i64)> for Counts {
+    fn from_iter<I: IntoIterator<Item = (Vec<u8>, i64)>>(pairs: I) -> Counts {
+        let mut counts = Counts::new();
+        for (key, total) in pairs {
+            counts.add(&key, total);
+        }
+        counts
+    }
+}
+
+/// Totals in output order (see [`Counts::into_sorted`]).
+#[derive(Clone, Debug, Default)]
+pub struct Sorted {
+    records: Vec<u8>,
+    /// Each row's total and the offset of its record.
+    order: Vec<(i64, usize)>,
+}
+
+impl Sorted {
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Row `i`: its key and total.
+    #[inline]
+    pub fn row(&self, i: usize) -> (&[u8], i64) {
+        let (total, at) = self.order[i];
+        (key_at(&self.records, at), total)
+    }
+}
+
+/// Walks an arena's records in order.
+struct Records<'a> {
+    records: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = (&'a [u8], i64);
+
+    fn next(&mut self) -> Option<(&'a [u8], i64)> {
+        if self.at >= self.records.len() {
+            return None;
+        }
+        let row = (key_at(self.records, self.at), total_at(self.records, self.at));
+        self.at = next_record(self.records, self.at);
+        Some(row)
+    }
+}
+
+#[inline]
+fn total_at(records: &[u8], at: usize) -> i64 {
+    let bytes: [u8; 8] = records[at..at + 8].try_into().expect("8 bytes");
+    i64::from_ne_bytes(bytes)
+}
+
+#[inline]
+fn key_at(records: &[u8], at: usize) -> &[u8] {
+    let len: [u8; 4] = records[at + 8..at + HEADER].try_into().expect("4 bytes");
+    let start = at + HEADER;
+    &records[start..start + u32::from_ne_bytes(len) as usize]
+}
+
+#[inline]
+fn next_record(records: &[u8], at: usize) -> usize {
+    at + HEADER + key_at(records, at).len()
 }
 
 /// What happened to the lines read, for the summary at exit.
@@ -111,23 +253,25 @@ mod tests {
         b.add(b"x", 10);
         b.add(b"z", 1);
         b.add(b"w", 1);
-        a.merge(b);
+        a.merge(&b);
         assert_eq!(a.get(b"x"), Some(13));
         assert_eq!(a.get(b"y"), Some(5));
         assert_eq!(a.get(b"z"), Some(1));
+        assert_eq!(a.get(b"v"), None);
         assert_eq!(a.len(), 4);
     }
 
     #[test]
     fn sorted_by_count_then_key() {
         let mut c = Counts::new();
-        for (k, n) in [(&b"b"[..], 2), (b"a", 2), (b"c", 3), (b"\xff", 1)] {
+        for (k, n) in [(&b"b"[..], 2), (b"a", 2), (b"c", 3), (b"\xff", 1), (b"", 2)] {
             c.add(k, n);
         }
-        let keys: Vec<Vec<u8>> = c.into_sorted(1).into_iter().map(|(k, _)| k.into_vec()).collect();
+        let sorted = c.into_sorted(1);
+        let rows: Vec<(&[u8], i64)> = (0..sorted.len()).map(|i| sorted.row(i)).collect();
         assert_eq!(
-            keys,
-            [b"c".to_vec(), b"a".to_vec(), b"b".to_vec(), b"\xff".to_vec()]
+            rows,
+            [(&b"c"[..], 3), (b"", 2), (b"a", 2), (b"b", 2), (b"\xff", 1)]
         );
     }
 
@@ -136,6 +280,37 @@ mod tests {
         let mut c = Counts::new();
         c.add(b"k", i64::MAX);
         c.add(b"k", 1);
+        c.add(b"m", i64::MIN);
+        c.add(b"m", -1);
         assert_eq!(c.get(b"k"), Some(i64::MAX));
+        assert_eq!(c.get(b"m"), Some(i64::MIN));
+    }
+
+    /// Growing the index many times over moves no record: every key keeps its own total.
+    #[test]
+    fn many_keys_survive_growth() {
+        let mut c = Counts::new();
+        for round in 1..=3 {
+            for i in 0..50_000u32 {
+                c.add(format!("key-{i}").as_bytes(), i64::from(i % 7) + round);
+            }
+        }
+        assert_eq!(c.len(), 50_000);
+        for i in (0..50_000u32).step_by(997) {
+            assert_eq!(
+                c.get(format!("key-{i}").as_bytes()),
+                Some(3 * i64::from(i % 7) + 6)
+            );
+        }
+        let walked: Vec<(&[u8], i64)> = c.iter().take(2).collect();
+        assert_eq!(walked, [(&b"key-0"[..], 6), (b"key-1", 9)]);
+    }
+
+    #[test]
+    fn maps_sharing_a_hasher_agree_on_hashes() {
+        let hasher = KeyHasher::default();
+        let a = Counts::with_hasher(hasher.clone());
+        let b = Counts::with_hasher(hasher);
+        assert_eq!(a.hash(b"/index.html"), b.hash(b"/index.html"));
     }
 }

@@ -152,9 +152,9 @@ impl Flusher {
         if snapshot.checkpoint.is_some() {
             self.checkpoint.clone_from(&snapshot.checkpoint);
         }
-        if !snapshot.rows.is_empty() {
+        if !snapshot.is_empty() {
             self.report.flushes += 1;
-            self.report.keys += snapshot.rows.len() as u64;
+            self.report.keys += snapshot.len() as u64;
         }
         for state in &mut self.sinks {
             match &mut state.backlog {
@@ -202,7 +202,7 @@ impl Flusher {
                             self.options.meter,
                             "statbuf: {}: {error:#}; keeping {} keys (total {}) and retrying",
                             state.sink.name(),
-                            backlog.rows.len(),
+                            backlog.len(),
                             backlog.total()
                         );
                     }
@@ -303,14 +303,14 @@ impl Flusher {
                 Ok(()) => say!(
                     self.options.meter,
                     "statbuf: {name}: not written; {} keys (total {}) written to {target} as CSV instead",
-                    backlog.rows.len(),
+                    backlog.len(),
                     backlog.total()
                 ),
                 Err(error) => say!(
                     self.options.meter,
                     "statbuf: {name}: not written, and writing the fallback {target} failed too ({error:#}): \
                      {} keys (total {}) lost",
-                    backlog.rows.len(),
+                    backlog.len(),
                     backlog.total()
                 ),
             }
@@ -328,14 +328,8 @@ fn write_csv(options: &FlushOptions, snapshot: &Snapshot) -> anyhow::Result<()> 
     let mut writer = ::csv::Writer::from_writer(out);
     writer.write_record(crate::sink::csv_header(&options.schema))?;
     let (start, end) = (snapshot.start_text(), snapshot.end_text());
-    for (key, total) in &snapshot.rows {
-        writer.write_record(crate::sink::csv_record(
-            &options.schema,
-            &start,
-            &end,
-            key,
-            *total,
-        ))?;
+    for (key, total) in snapshot.rows() {
+        writer.write_record(crate::sink::csv_record(&options.schema, &start, &end, key, total))?;
     }
     writer.flush()?;
     Ok(())

@@ -3,8 +3,8 @@
 //! The pipeline, as the binary runs it (see `docs/ARCHITECTURE.md`):
 //!
 //! ```text
-//!  input ──blocks──▶ dispatcher ──blocks, flush markers──▶ extract workers (one map each)
-//!                        ▲  │                                      │ partial counts
+//!  input ──blocks──▶ dispatcher ──blocks, flush markers──▶ extract workers (a shard each)
+//!                        ▲  │                                      │ sorted shards
 //!       ticks, signals ──┘  └──────────── merge ◀──────────────────┘
 //!                                          │ snapshot
 //!                                          ▼
@@ -12,9 +12,9 @@
 //! ```
 //!
 //! Each module has one job: `input` cuts files and stdin into blocks of whole lines, `extract`
-//! turns a line into a key and a value, `counter` keeps per-key totals, `pipeline` runs the
-//! threads and decides when to flush, `flusher` writes snapshots to the `sink`s and keeps the
-//! ones that failed.
+//! turns a line into a key and a value, `worker` counts blocks, `counter` keeps per-key
+//! totals, `pipeline` runs the threads and decides when to flush, `flusher` writes snapshots
+//! to the `sink`s and keeps the ones that failed.
 
 pub mod app;
 pub mod checkpoint;
@@ -34,3 +34,4 @@ pub mod sink;
 pub mod stop;
 pub mod tail_capture;
 pub mod timefmt;
+pub mod worker;

@@ -1,10 +1,10 @@
 //! The threads and channels that connect input, extraction, counting and flushing.
 //!
-//! The dispatcher (the calling thread) hands blocks round-robin to the workers, each of which
-//! extracts keys into a map of its own. To flush, it sends a flush marker down every worker's
-//! queue: a worker that reaches the marker has counted exactly the blocks it was given before
-//! it, and hands its map over. The dispatcher merges the maps into one snapshot, which goes to
-//! the flusher thread; workers go on counting while the flusher writes.
+//! The dispatcher (the calling thread) hands blocks round-robin to the workers, which split the
+//! keys between them by hash (see `worker`). To flush, it sends a flush marker down every
+//! worker's queue: once every worker has reached it, each holds exactly the counts of its shard
+//! from the blocks dispatched before it, sorts them and hands them over. The sorted shards make
+//! one snapshot, which goes to the flusher thread; workers go on counting while it writes.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -15,13 +15,14 @@ use anyhow::Context;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
-use crate::counter::{Counts, LineStats};
-use crate::extract::{ExtractSpec, Extractor, Outcome};
+use crate::counter::{KeyHasher, LineStats};
+use crate::extract::Extractor;
 use crate::flusher::{FlushOptions, FlushReport, Flusher, FlusherEvent};
 use crate::input::{self, Block, BufferPool, ReadEvent};
 use crate::progress::Meter;
 use crate::sink::{Sink, Snapshot};
 use crate::stop::Stop;
+use crate::worker::{self, Limits, Partial, Worker, WorkerMessage};
 
 /// Blocks read ahead of the dispatcher: enough to keep the workers busy while it flushes.
 const READ_QUEUE: usize = 4;
@@ -49,17 +50,6 @@ pub struct RunReport {
     pub input_errors: usize,
     /// The final flush was cut short by a second stop.
     pub aborted: bool,
-}
-
-enum WorkerMessage {
-    Block(Block),
-    Flush,
-}
-
-/// One worker's counts since the last flush.
-struct Partial {
-    counts: Counts,
-    stats: LineStats,
 }
 
 /// Runs the pipeline until the inputs end or a `Control::Stop` arrives, flushing on every
@@ -121,17 +111,29 @@ pub fn run(
             let _ = done_tx.send(());
             report
         });
-        let workers: Vec<Sender<WorkerMessage>> = (0..config.workers)
-            .map(|_| {
+        // One hasher for all: it decides which worker's shard a key is in.
+        let hasher = KeyHasher::default();
+        let workers: Vec<Sender<WorkerMessage>> = worker::links(config.workers)
+            .into_iter()
+            .enumerate()
+            .map(|(me, links)| {
                 let (tx, rx) = bounded(WORKER_QUEUE);
-                let partial_tx = partial_tx.clone();
-                let full_tx = full_tx.clone();
-                let limits = Limits {
-                    max_line_bytes: config.read.max_line_bytes,
-                    max_keys: config.max_keys,
+                let worker = Worker {
+                    me,
+                    extractor: Extractor::new(&config.extract),
+                    hasher: hasher.clone(),
+                    links,
+                    limits: Limits {
+                        max_line_bytes: config.read.max_line_bytes,
+                        max_keys: config.max_keys,
+                    },
+                    parts: config.schema.parts(),
+                    partials: partial_tx.clone(),
+                    full: full_tx.clone(),
+                    pool,
+                    meter,
                 };
-                let spec = &config.extract;
-                scope.spawn(move || work(spec, limits, rx, partial_tx, full_tx, pool, meter));
+                scope.spawn(move || worker.run(rx));
                 tx
             })
             .collect();
@@ -226,8 +228,8 @@ impl Dispatcher<'_> {
         if let Some(position) = block.position.take() {
             self.advance(position);
         }
-        // A worker only goes away if it panicked; its blocks are then counted by no one, and
-        // the flush below reports the loss as a missing partial.
+        // A worker only goes away if it panicked, and its panic ends the run (the thread scope
+        // raises it again); meanwhile the others neither wait for it nor count its blocks.
         let _ = self.workers[self.next].send(WorkerMessage::Block(block));
         self.next = (self.next + 1) % self.workers.len();
     }
@@ -240,11 +242,11 @@ impl Dispatcher<'_> {
                 asked += 1;
             }
         }
-        let mut counts = Counts::new();
+        let mut runs = Vec::with_capacity(asked);
         for _ in 0..asked {
             match self.partials.recv() {
                 Ok(partial) => {
-                    counts.merge(partial.counts);
+                    runs.push(partial.rows);
                     self.report.stats.add(&partial.stats);
                 }
                 Err(_) => break,
@@ -253,8 +255,9 @@ impl Dispatcher<'_> {
         let now = SystemTime::now();
         self.meter.flushed(now);
         let moved = self.checkpoint != self.checkpoint_sent;
-        if !counts.is_empty() || moved {
-            let mut snapshot = Snapshot::new(self.window_start, now, counts, self.parts);
+        let snapshot = Snapshot::new(self.window_start, now, runs, self.parts);
+        if !snapshot.is_empty() || moved {
+            let mut snapshot = snapshot;
             if moved {
                 snapshot.checkpoint.clone_from(&self.checkpoint);
                 self.checkpoint_sent.clone_from(&self.checkpoint);
@@ -263,86 +266,5 @@ impl Dispatcher<'_> {
             let _ = self.snapshots.send(Arc::new(snapshot));
         }
         self.window_start = now;
-    }
-}
-
-/// What bounds a worker's memory.
-#[derive(Clone, Copy)]
-struct Limits {
-    max_line_bytes: usize,
-    max_keys: usize,
-}
-
-/// A worker: counts the blocks it is given, and hands its counts over at each flush marker.
-fn work(
-    spec: &ExtractSpec,
-    limits: Limits,
-    messages: Receiver<WorkerMessage>,
-    partials: Sender<Partial>,
-    full: Sender<()>,
-    pool: &BufferPool,
-    meter: &Meter,
-) {
-    let mut extractor = Extractor::new(spec);
-    let mut counts = Counts::new();
-    let mut stats = LineStats::default();
-    let mut said_full = false;
-    for message in messages {
-        match message {
-            WorkerMessage::Block(block) => {
-                let lines_before = stats.lines;
-                count_block(
-                    &mut extractor,
-                    limits.max_line_bytes,
-                    &block,
-                    &mut counts,
-                    &mut stats,
-                );
-                pool.give(block.data);
-                meter.add_lines(stats.lines - lines_before);
-                meter.set_keys(counts.len() as u64);
-                if !said_full && counts.len() >= limits.max_keys {
-                    said_full = true;
-                    let _ = full.try_send(());
-                }
-            }
-            WorkerMessage::Flush => {
-                said_full = false;
-                let partial = Partial {
-                    counts: std::mem::take(&mut counts),
-                    stats: std::mem::take(&mut stats),
-                };
-                if partials.send(partial).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Counts the lines of one block.
-pub fn count_block(
-    extractor: &mut Extractor,
-    max_line_bytes: usize,
-    block: &Block,
-    counts: &mut Counts,
-    stats: &mut LineStats,
-) {
-    stats.lines += block.oversize;
-    stats.oversize += block.oversize;
-    for line in input::lines(&block.data) {
-        stats.lines += 1;
-        if line.len() > max_line_bytes {
-            stats.oversize += 1;
-            continue;
-        }
-        match extractor.extract(line) {
-            Outcome::Key(key, value) => {
-                counts.add(key, value);
-                stats.matched += 1;
-            }
-            Outcome::Unmatched => stats.unmatched += 1,
-            Outcome::BadValue => stats.bad_values += 1,
-        }
     }
 }

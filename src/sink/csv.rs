@@ -50,13 +50,12 @@ impl CsvSink {
 
     fn append(&mut self, snapshot: &Snapshot, length: u64) -> anyhow::Result<()> {
         let (start, end) = (snapshot.start_text(), snapshot.end_text());
-        let mut writer =
-            ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(snapshot.rows.len() * 64));
+        let mut writer = ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(snapshot.len() * 64));
         if length == 0 {
             writer.write_record(csv_header(&self.schema))?;
         }
-        for (key, total) in &snapshot.rows {
-            writer.write_record(csv_record(&self.schema, &start, &end, key, *total))?;
+        for (key, total) in snapshot.rows() {
+            writer.write_record(csv_record(&self.schema, &start, &end, key, total))?;
         }
         let bytes = writer.into_inner().map_err(|e| e.into_error())?;
         self.file.write_all(&bytes)?;
@@ -71,7 +70,7 @@ impl Sink for CsvSink {
     }
 
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
-        if snapshot.rows.is_empty() {
+        if snapshot.is_empty() {
             return Ok(());
         }
         let length = self.file.metadata()?.len();

@@ -11,7 +11,8 @@ pub use self::stdout::StdoutSink;
 use std::time::SystemTime;
 
 use crate::checkpoint::{Checkpoint, Store};
-use crate::counter::Counts;
+use crate::counter::{Counts, Sorted};
+use crate::key;
 use crate::key::KeySchema;
 use crate::timefmt::rfc3339;
 
@@ -22,31 +23,66 @@ pub struct Snapshot {
     pub window_end: SystemTime,
     /// Number of parts of every key.
     pub parts: usize,
-    /// Totals sorted by total descending, then key ascending.
-    pub rows: Vec<(Box<[u8]>, i64)>,
+    /// The totals, in sorted runs with no key in two runs (one per worker's shard): `rows`
+    /// merges them into one order.
+    runs: Vec<Sorted>,
     /// How far every input file is counted once these rows are written (with `--state`).
     pub checkpoint: Option<Checkpoint>,
 }
 
 impl Snapshot {
-    /// A snapshot of `counts`, whose keys have `parts` parts.
-    pub fn new(window_start: SystemTime, window_end: SystemTime, counts: Counts, parts: usize) -> Snapshot {
+    /// A snapshot of sorted runs whose keys have `parts` parts; no key may be in two runs.
+    pub fn new(
+        window_start: SystemTime,
+        window_end: SystemTime,
+        runs: Vec<Sorted>,
+        parts: usize,
+    ) -> Snapshot {
         Snapshot {
             window_start,
             window_end,
             parts,
-            rows: counts.into_sorted(parts),
+            runs: runs.into_iter().filter(|run| !run.is_empty()).collect(),
             checkpoint: None,
+        }
+    }
+
+    /// A snapshot of `counts`.
+    pub fn of_counts(
+        window_start: SystemTime,
+        window_end: SystemTime,
+        counts: Counts,
+        parts: usize,
+    ) -> Snapshot {
+        Snapshot::new(window_start, window_end, vec![counts.into_sorted(parts)], parts)
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Sorted::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Every key and its total, by total descending, then key ascending.
+    pub fn rows(&self) -> Rows<'_> {
+        Rows {
+            runs: &self.runs,
+            next: vec![0; self.runs.len()],
+            parts: self.parts,
         }
     }
 
     /// Folds a later snapshot into this one: one window covering both, totals added.
     pub fn absorb(&mut self, later: &Snapshot) {
         let mut counts = Counts::new();
-        for (key, total) in self.rows.drain(..).chain(later.rows.iter().cloned()) {
-            counts.add(&key, total);
+        for (key, total) in self.rows().chain(later.rows()) {
+            counts.add(key, total);
         }
-        self.rows = counts.into_sorted(self.parts);
+        self.runs = vec![counts.into_sorted(self.parts)];
+        self.runs.retain(|run| !run.is_empty());
         self.window_start = self.window_start.min(later.window_start);
         self.window_end = self.window_end.max(later.window_end);
         if later.checkpoint.is_some() {
@@ -64,7 +100,46 @@ impl Snapshot {
 
     /// Sum of the totals, for messages about counts kept or lost.
     pub fn total(&self) -> i128 {
-        self.rows.iter().map(|(_, n)| i128::from(*n)).sum()
+        self.rows().map(|(_, n)| i128::from(n)).sum()
+    }
+}
+
+/// A snapshot's rows in output order: a merge of its sorted runs.
+#[derive(Clone)]
+pub struct Rows<'s> {
+    runs: &'s [Sorted],
+    /// Each run's next row.
+    next: Vec<usize>,
+    parts: usize,
+}
+
+impl<'s> Iterator for Rows<'s> {
+    type Item = (&'s [u8], i64);
+
+    fn next(&mut self) -> Option<(&'s [u8], i64)> {
+        // There are as many runs as workers, a handful: a linear pick beats a heap.
+        let mut best: Option<(usize, (&'s [u8], i64))> = None;
+        for (i, run) in self.runs.iter().enumerate() {
+            if self.next[i] == run.len() {
+                continue;
+            }
+            let row = run.row(self.next[i]);
+            let better = match best {
+                None => true,
+                Some((_, (key, total))) => row
+                    .1
+                    .cmp(&total)
+                    .reverse()
+                    .then_with(|| key::compare(row.0, key, self.parts))
+                    .is_lt(),
+            };
+            if better {
+                best = Some((i, row));
+            }
+        }
+        let (i, row) = best?;
+        self.next[i] += 1;
+        Some(row)
     }
 }
 
@@ -125,12 +200,39 @@ mod tests {
             }
             c
         };
-        let mut first = Snapshot::new(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]), 1);
-        let second = Snapshot::new(t(20), t(30), counts(&[(b"a", 7), (b"c", 1)]), 1);
+        let mut first = Snapshot::of_counts(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]), 1);
+        let second = Snapshot::of_counts(t(20), t(30), counts(&[(b"a", 7), (b"c", 1)]), 1);
         first.absorb(&second);
         assert_eq!((first.window_start, first.window_end), (t(10), t(30)));
-        let rows: Vec<(&[u8], i64)> = first.rows.iter().map(|(k, n)| (&k[..], *n)).collect();
+        let rows: Vec<(&[u8], i64)> = first.rows().collect();
         assert_eq!(rows, [(&b"a"[..], 8), (b"b", 5), (b"c", 1)]);
         assert_eq!(first.total(), 14);
+        assert_eq!(first.len(), 3);
+    }
+
+    /// Runs from different shards come out as one order, ties broken by key.
+    #[test]
+    fn rows_merge_the_runs() {
+        let t = UNIX_EPOCH;
+        let run = |pairs: &[(&[u8], i64)]| {
+            let mut c = Counts::new();
+            for (k, n) in pairs {
+                c.add(k, *n);
+            }
+            c.into_sorted(1)
+        };
+        let snapshot = Snapshot::new(
+            t,
+            t,
+            vec![
+                run(&[(b"b", 3), (b"d", 1), (b"e", 9)]),
+                Sorted::default(),
+                run(&[(b"a", 3), (b"c", 1)]),
+            ],
+            1,
+        );
+        let rows: Vec<(&[u8], i64)> = snapshot.rows().collect();
+        assert_eq!(rows, [(&b"e"[..], 9), (b"a", 3), (b"b", 3), (b"c", 1), (b"d", 1)]);
+        assert_eq!(snapshot.len(), 5);
     }
 }

@@ -164,9 +164,9 @@ impl SqliteSink {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut statement = tx.prepare_cached(upsert)?;
-            let mut rows: Vec<&(Box<[u8]>, i64)> = snapshot.rows.iter().collect();
+            let mut rows: Vec<(&[u8], i64)> = snapshot.rows().collect();
             // In key order the B-tree is written page after page instead of all over.
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
             let mut values: Vec<ToSqlOutput> = Vec::with_capacity(schema.parts() + 3);
             for (key, total) in rows {
                 values.clear();
@@ -175,7 +175,7 @@ impl SqliteSink {
                         .decode(key)
                         .map(|p| ToSqlOutput::Borrowed(ValueRef::Text(p))),
                 );
-                values.push(ToSqlOutput::from(*total));
+                values.push(ToSqlOutput::from(total));
                 values.push(ToSqlOutput::Borrowed(ValueRef::Text(start.as_bytes())));
                 values.push(ToSqlOutput::Borrowed(ValueRef::Text(end.as_bytes())));
                 statement.execute(params_from_iter(values.drain(..)))?;
@@ -216,7 +216,7 @@ impl Sink for SqliteSink {
     }
 
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
-        if snapshot.rows.is_empty() && snapshot.checkpoint.is_none() {
+        if snapshot.is_empty() && snapshot.checkpoint.is_none() {
             return Ok(());
         }
         self.write_rows(snapshot)

@@ -33,7 +33,7 @@ impl StdoutSink {
     /// Writes a snapshot to `out` a row at a time: a flush of a million keys is never held
     /// rendered in memory.
     fn render(&mut self, snapshot: &Snapshot, out: &mut dyn Write) -> anyhow::Result<()> {
-        let rows = &snapshot.rows[..self.top.unwrap_or(usize::MAX).min(snapshot.rows.len())];
+        let rows = snapshot.rows().take(self.top.unwrap_or(usize::MAX));
         let (start, end) = (snapshot.start_text(), snapshot.end_text());
         let mut row = Vec::with_capacity(256);
         match self.format {
@@ -41,9 +41,14 @@ impl StdoutSink {
                 if self.mark_windows {
                     writeln!(out, "# {start} {end}")?;
                 }
+                let mut digits = itoa::Buffer::new();
                 for (key, total) in rows {
                     row.clear();
-                    write!(row, "{total:>7} ")?;
+                    // `uniq -c` pads counts to 7 columns.
+                    let total = digits.format(total).as_bytes();
+                    row.resize(7usize.saturating_sub(total.len()), b' ');
+                    row.extend_from_slice(total);
+                    row.push(b' ');
                     for (i, part) in self.schema.decode(key).enumerate() {
                         if i > 0 {
                             row.push(b' ');
@@ -81,7 +86,7 @@ impl StdoutSink {
                     self.header_written = true;
                 }
                 for (key, total) in rows {
-                    writer.write_record(csv_record(&self.schema, &start, &end, key, *total))?;
+                    writer.write_record(csv_record(&self.schema, &start, &end, key, total))?;
                 }
                 writer.flush()?;
             }
@@ -108,7 +113,7 @@ impl Sink for StdoutSink {
     }
 
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
-        if snapshot.rows.is_empty() {
+        if snapshot.is_empty() {
             return Ok(());
         }
         let mut stdout = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock());
@@ -166,7 +171,7 @@ mod tests {
             counts.add(k, *n);
         }
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        Snapshot::new(t, t + Duration::from_secs(10), counts, 1)
+        Snapshot::of_counts(t, t + Duration::from_secs(10), counts, 1)
     }
 
     fn render(format: Format, top: Option<usize>, marks: bool, snap: &Snapshot) -> String {

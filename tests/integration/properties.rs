@@ -309,7 +309,7 @@ impl Sink for FlakySink {
             anyhow::bail!("write {} refused on purpose", self.writes);
         }
         let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, total) in &snapshot.rows {
+        for (key, total) in snapshot.rows() {
             let parts = self.schema.decode(key).map(<[u8]>::to_vec).collect();
             *accepted.entry(parts).or_insert(0) += total;
         }

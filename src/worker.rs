@@ -1,0 +1,296 @@
+//! An extract worker: counts the blocks it is given, keeping the keys of its own shard.
+//!
+//! Keys are split between the workers by hash, so every key lives in one map only: a million
+//! distinct keys cost their memory once, and a flush needs no merge. A worker counts a key of
+//! another shard in a small map for that shard and hands the map to its owner when it holds
+//! [`FOREIGN_KEYS`] keys, so few keys (most logs) never cross threads before a flush.
+//!
+//! A flush is a barrier. A worker that reaches the flush marker sends what it holds for the
+//! others, then a `Sealed` message to each; once it has a `Sealed` from every other worker it
+//! has every count of the window for its shard (messages between two workers arrive in the
+//! order they were sent), sorts them and hands them over. Messages a worker receives from a
+//! worker whose `Sealed` it already has belong to the next window, so it leaves them queued
+//! until its own barrier is passed.
+
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
+
+use crate::counter::{Counts, KeyHasher, LineStats, Sorted};
+use crate::extract::{Extractor, Outcome};
+use crate::input::{self, Block, BufferPool};
+use crate::progress::Meter;
+
+/// Distinct keys of another shard a worker gathers before handing them to their owner.
+const FOREIGN_KEYS: usize = 16 * 1024;
+/// Handovers queued between two workers.
+const EXCHANGE_QUEUE: usize = 2;
+
+/// What the dispatcher sends a worker.
+pub enum WorkerMessage {
+    Block(Block),
+    Flush,
+}
+
+/// One worker's counts of one window: its shard, sorted.
+pub struct Partial {
+    pub rows: Sorted,
+    pub stats: LineStats,
+}
+
+/// What bounds a worker's memory.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub max_line_bytes: usize,
+    pub max_keys: usize,
+}
+
+/// What one worker sends another.
+enum Exchange {
+    /// Counts of keys of the receiver's shard.
+    Counts(Counts),
+    /// The sender has sent all it had for the current window.
+    Sealed,
+}
+
+/// The channels between one worker and each of the others.
+pub struct Links {
+    /// Indexed by worker; `None` at this worker's own index.
+    to: Vec<Option<Sender<Exchange>>>,
+    from: Vec<Option<Receiver<Exchange>>>,
+}
+
+/// Channels between every pair of `n` workers: the links of worker `i` are at index `i`.
+pub fn links(n: usize) -> Vec<Links> {
+    let mut all: Vec<Links> = (0..n)
+        .map(|_| Links {
+            to: (0..n).map(|_| None).collect(),
+            from: (0..n).map(|_| None).collect(),
+        })
+        .collect();
+    for from in 0..n {
+        for to in 0..n {
+            if from != to {
+                let (tx, rx) = crossbeam_channel::bounded(EXCHANGE_QUEUE);
+                all[from].to[to] = Some(tx);
+                all[to].from[from] = Some(rx);
+            }
+        }
+    }
+    all
+}
+
+/// The shard of a key among `n`: bits of the hash that the maps' own indexes do not use
+/// (hashbrown takes the lowest bits for the slot and the top seven as a tag).
+#[inline]
+fn shard_of(hash: u64, n: usize) -> usize {
+    ((((hash >> 24) as u32) as u64 * n as u64) >> 32) as usize
+}
+
+/// Everything a worker needs besides its queue.
+pub struct Worker<'p> {
+    pub me: usize,
+    pub extractor: Extractor,
+    pub hasher: KeyHasher,
+    pub links: Links,
+    pub limits: Limits,
+    pub parts: usize,
+    pub partials: Sender<Partial>,
+    /// Told (once a window) when this worker's maps hold `--max-keys` keys.
+    pub full: Sender<()>,
+    pub pool: &'p BufferPool,
+    pub meter: &'p Meter,
+}
+
+/// A worker's counts of the current window.
+struct Window {
+    own: Counts,
+    /// Keys of other shards, by shard (this worker's own index stays empty).
+    foreign: Vec<Counts>,
+    stats: LineStats,
+    /// The workers whose `Sealed` for this window has come.
+    sealed: Vec<bool>,
+}
+
+impl Window {
+    fn keys(&self) -> usize {
+        self.own.len() + self.foreign.iter().map(Counts::len).sum::<usize>()
+    }
+
+    fn receive(&mut self, from: usize, message: Exchange) {
+        match message {
+            Exchange::Counts(counts) => self.own.merge(&counts),
+            Exchange::Sealed => self.sealed[from] = true,
+        }
+    }
+}
+
+impl Worker<'_> {
+    /// Counts blocks until the dispatcher hangs up.
+    pub fn run(mut self, messages: Receiver<WorkerMessage>) {
+        let n = self.links.to.len();
+        let mut window = self.new_window(n);
+        let mut said_full = false;
+        for message in messages {
+            match message {
+                WorkerMessage::Block(block) => {
+                    self.take_in(&mut window);
+                    let lines_before = window.stats.lines;
+                    self.count_block(&block, &mut window);
+                    self.pool.give(block.data);
+                    self.meter.add_lines(window.stats.lines - lines_before);
+                    let keys = window.keys();
+                    self.meter.set_keys(keys as u64);
+                    if !said_full && keys >= self.limits.max_keys {
+                        said_full = true;
+                        let _ = self.full.try_send(());
+                    }
+                }
+                WorkerMessage::Flush => {
+                    said_full = false;
+                    self.seal(&mut window);
+                    let done = std::mem::replace(&mut window, self.new_window(n));
+                    let partial = Partial {
+                        rows: done.own.into_sorted(self.parts),
+                        stats: done.stats,
+                    };
+                    if self.partials.send(partial).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn new_window(&self, n: usize) -> Window {
+        Window {
+            own: Counts::with_hasher(self.hasher.clone()),
+            foreign: (0..n).map(|_| Counts::with_hasher(self.hasher.clone())).collect(),
+            stats: LineStats::default(),
+            sealed: (0..n).map(|i| i == self.me).collect(),
+        }
+    }
+
+    /// Counts the lines of one block.
+    fn count_block(&mut self, block: &Block, window: &mut Window) {
+        window.stats.lines += block.oversize;
+        window.stats.oversize += block.oversize;
+        let shards = window.foreign.len();
+        for line in input::lines(&block.data) {
+            window.stats.lines += 1;
+            if line.len() > self.limits.max_line_bytes {
+                window.stats.oversize += 1;
+                continue;
+            }
+            let (key, value) = match self.extractor.extract(line) {
+                Outcome::Key(key, value) => (key, value),
+                Outcome::Unmatched => {
+                    window.stats.unmatched += 1;
+                    continue;
+                }
+                Outcome::BadValue => {
+                    window.stats.bad_values += 1;
+                    continue;
+                }
+            };
+            window.stats.matched += 1;
+            let hash = window.own.hash(key);
+            let shard = if shards == 1 {
+                self.me
+            } else {
+                shard_of(hash, shards)
+            };
+            if shard == self.me {
+                window.own.add_hashed(hash, key, value);
+                continue;
+            }
+            let foreign = &mut window.foreign[shard];
+            foreign.add_hashed(hash, key, value);
+            if foreign.len() >= FOREIGN_KEYS {
+                let counts = std::mem::replace(foreign, Counts::with_hasher(self.hasher.clone()));
+                send(&self.links, shard, Exchange::Counts(counts), window);
+            }
+        }
+    }
+
+    /// Takes in what the other workers have sent so far for this window.
+    fn take_in(&self, window: &mut Window) {
+        for (from, inbox) in self.links.from.iter().enumerate() {
+            let Some(inbox) = inbox else { continue };
+            while !window.sealed[from] {
+                match inbox.try_recv() {
+                    Ok(message) => window.receive(from, message),
+                    Err(TryRecvError::Empty) => break,
+                    // Only a worker that panicked hangs up; it sends nothing more.
+                    Err(TryRecvError::Disconnected) => window.sealed[from] = true,
+                }
+            }
+        }
+    }
+
+    /// The flush barrier: hands over the keys of other shards, says so, and waits until every
+    /// other worker has done the same.
+    fn seal(&self, window: &mut Window) {
+        for shard in 0..window.foreign.len() {
+            if !window.foreign[shard].is_empty() {
+                let counts = std::mem::replace(
+                    &mut window.foreign[shard],
+                    Counts::with_hasher(self.hasher.clone()),
+                );
+                send(&self.links, shard, Exchange::Counts(counts), window);
+            }
+        }
+        for to in 0..self.links.to.len() {
+            send(&self.links, to, Exchange::Sealed, window);
+        }
+        while window.sealed.iter().any(|sealed| !sealed) {
+            receive_one(&self.links, None, window);
+        }
+    }
+}
+
+/// Sends `message` to worker `to`, taking in what the others send meanwhile: two workers that
+/// send each other a full queue's worth at once must not wait for each other.
+fn send(links: &Links, to: usize, message: Exchange, window: &mut Window) {
+    let Some(outbox) = &links.to[to] else { return };
+    let mut message = Some(message);
+    while message.is_some() {
+        receive_one(links, Some((outbox, &mut message)), window);
+    }
+}
+
+/// Waits for one message from a worker whose `Sealed` has not come yet or, when `sending`,
+/// for room to send the message, whichever comes first.
+fn receive_one(
+    links: &Links,
+    sending: Option<(&Sender<Exchange>, &mut Option<Exchange>)>,
+    window: &mut Window,
+) {
+    let inboxes: Vec<(usize, &Receiver<Exchange>)> = links
+        .from
+        .iter()
+        .enumerate()
+        .filter_map(|(from, inbox)| Some((from, inbox.as_ref()?)))
+        .filter(|(from, _)| !window.sealed[*from])
+        .collect();
+    let mut select = Select::new();
+    for (_, inbox) in &inboxes {
+        select.recv(inbox);
+    }
+    let send_index = sending.as_ref().map(|(outbox, _)| select.send(outbox));
+    if inboxes.is_empty() && send_index.is_none() {
+        return;
+    }
+    let operation = select.select();
+    if let (Some(index), Some((outbox, message))) = (send_index, sending)
+        && operation.index() == index
+    {
+        // Only a worker that panicked refuses it, and its panic ends the run.
+        let _ = operation.send(outbox, message.take().expect("a message to send"));
+        return;
+    }
+    let (from, inbox) = inboxes[operation.index()];
+    match operation.recv(inbox) {
+        Ok(message) => window.receive(from, message),
+        // Only a worker that panicked hangs up; it sends nothing more.
+        Err(_) => window.sealed[from] = true,
+    }
+}
