@@ -20,7 +20,7 @@ use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
 use statbuf::cli::Args;
 use statbuf::config::Config;
-use statbuf::counter::Counts;
+use statbuf::counter::{Counts, RowOrder};
 use statbuf::extract::{ExtractSpec, Extractor, Outcome};
 use statbuf::input::lines;
 use statbuf::key::KeySchema;
@@ -219,7 +219,9 @@ fn flush_snapshot(keys: usize) -> Snapshot {
         counts.add(flush_key(i).as_bytes(), (i % 97 + 1) as i64);
     }
     let start = UNIX_EPOCH + Duration::from_secs(1_773_151_200);
-    Snapshot::of_counts(start, start + Duration::from_secs(10), counts, 1)
+    // Sorted by key, as the workers sort it when SQLite is the only sink.
+    let runs = vec![counts.into_sorted(RowOrder::ByKey, 1)];
+    Snapshot::new(start, start + Duration::from_secs(10), runs, 1, RowOrder::ByKey)
 }
 
 /// One flush into an existing SQLite table that already holds every key, so each row is an

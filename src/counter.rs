@@ -12,6 +12,7 @@
 //! side; records are never moved or freed one by one, and walking the arena in order visits
 //! every key without touching the index.
 
+use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -108,10 +109,8 @@ impl Counts {
 
     /// Every key and its total, in the order the keys first came.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], i64)> + '_ {
-        Records {
-            records: &self.records,
-            at: 0,
-        }
+        let records = &self.records;
+        offsets(records).map(|at| (key_at(records, at), total_at(records, at)))
     }
 
     #[cfg(test)]
@@ -121,25 +120,71 @@ impl Counts {
         Some(total_at(&self.records, at))
     }
 
-    /// Orders the totals like `sort | uniq -c | sort -rn`: total descending, ties by key
-    /// ascending (part by part, bytewise, for keys of `parts` parts), so output is the same
-    /// from run to run. The index is freed first: the order costs 16 bytes a key.
-    pub fn into_sorted(self, parts: usize) -> Sorted {
+    /// The totals in `order`, for keys of `parts` parts. The index is freed first: the order
+    /// costs 16 bytes a key.
+    pub fn into_sorted(self, order: RowOrder, parts: usize) -> Sorted {
         let Counts { records, index, .. } = self;
-        let mut order = Vec::with_capacity(index.len());
+        let keys = index.len();
         drop(index);
-        let mut at = 0;
-        while at < records.len() {
-            order.push((total_at(&records, at), at));
-            at = next_record(&records, at);
-        }
-        order.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
-            b_total
-                .cmp(&a_total)
-                .then_with(|| key::compare(key_at(&records, a), key_at(&records, b), parts))
-        });
-        Sorted { records, order }
+        let rows = if order == RowOrder::ByKey && parts == 1 {
+            let keyed = offsets(&records).map(|at| (key_at(&records, at), (total_at(&records, at), at)));
+            in_key_order(keyed).into_iter().map(|(_, row)| row).collect()
+        } else {
+            let mut rows: Vec<(i64, usize)> = Vec::with_capacity(keys);
+            rows.extend(offsets(&records).map(|at| (total_at(&records, at), at)));
+            rows.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
+                order.compare(
+                    (key_at(&records, a), a_total),
+                    (key_at(&records, b), b_total),
+                    parts,
+                )
+            });
+            rows
+        };
+        Sorted { records, order: rows }
     }
+}
+
+/// The order a flush's rows are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Total descending, ties by key ascending, like `sort | uniq -c | sort -rn`: what people
+    /// read, and the same from run to run.
+    ByCount,
+    /// Key ascending: the order of the SQLite table's primary key, for runs that write only
+    /// there (upserts in key order touch the B-tree page after page).
+    ByKey,
+}
+
+impl RowOrder {
+    /// Orders two rows (key, total) whose keys have `parts` parts, compared part by part.
+    pub fn compare(self, a: (&[u8], i64), b: (&[u8], i64), parts: usize) -> Ordering {
+        match self {
+            RowOrder::ByCount => b.1.cmp(&a.1).then_with(|| key::compare(a.0, b.0, parts)),
+            RowOrder::ByKey => key::compare(a.0, b.0, parts),
+        }
+    }
+}
+
+/// Bytes of each key copied beside it by [`in_key_order`].
+const SORT_PREFIX: usize = 32;
+
+/// Sorts rows by their keys' bytes. Keys stored far apart make a plain sort wait on memory at
+/// every comparison, so the first 32 bytes of each key are copied beside it and compared
+/// first; only keys whose first 32 bytes are equal are compared whole. Zero padding keeps the
+/// order bytewise: a key and the same key followed by zero bytes have equal prefixes and are
+/// told apart whole.
+pub fn in_key_order<'k, T>(rows: impl Iterator<Item = (&'k [u8], T)>) -> Vec<(&'k [u8], T)> {
+    let mut keyed: Vec<([u8; SORT_PREFIX], &[u8], T)> = rows
+        .map(|(key, value)| {
+            let mut prefix = [0; SORT_PREFIX];
+            let n = key.len().min(SORT_PREFIX);
+            prefix[..n].copy_from_slice(&key[..n]);
+            (prefix, key, value)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    keyed.into_iter().map(|(_, key, value)| (key, value)).collect()
 }
 
 impl FromIterator<(Vec<u8>, i64)> for Counts {
@@ -177,23 +222,16 @@ impl Sorted {
     }
 }
 
-/// Walks an arena's records in order.
-struct Records<'a> {
-    records: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Iterator for Records<'a> {
-    type Item = (&'a [u8], i64);
-
-    fn next(&mut self) -> Option<(&'a [u8], i64)> {
-        if self.at >= self.records.len() {
-            return None;
-        }
-        let row = (key_at(self.records, self.at), total_at(self.records, self.at));
-        self.at = next_record(self.records, self.at);
-        Some(row)
-    }
+/// The offset of every record of an arena, in order.
+fn offsets(records: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let this = at;
+        (this < records.len()).then(|| {
+            at = next_record(records, this);
+            this
+        })
+    })
 }
 
 #[inline]
@@ -267,7 +305,7 @@ mod tests {
         for (k, n) in [(&b"b"[..], 2), (b"a", 2), (b"c", 3), (b"\xff", 1), (b"", 2)] {
             c.add(k, n);
         }
-        let sorted = c.into_sorted(1);
+        let sorted = c.into_sorted(RowOrder::ByCount, 1);
         let rows: Vec<(&[u8], i64)> = (0..sorted.len()).map(|i| sorted.row(i)).collect();
         assert_eq!(
             rows,

@@ -15,7 +15,7 @@ use anyhow::Context;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Config;
-use crate::counter::{KeyHasher, LineStats};
+use crate::counter::{KeyHasher, LineStats, RowOrder};
 use crate::extract::Extractor;
 use crate::flusher::{FlushOptions, FlushReport, Flusher, FlusherEvent};
 use crate::input::{self, Block, BufferPool, ReadEvent};
@@ -92,6 +92,12 @@ pub fn run(
     let (done_tx, done_rx) = bounded::<()>(1);
     // Workers say when their map reaches --max-keys; one message per flush is enough.
     let (full_tx, full_rx) = bounded::<()>(config.workers);
+    // Sorting by key is only worth it when no sink shows the rows to people.
+    let order = if sinks.iter().all(|sink| sink.row_order() == RowOrder::ByKey) {
+        RowOrder::ByKey
+    } else {
+        RowOrder::ByCount
+    };
     let flusher = Flusher::new(
         sinks,
         FlushOptions {
@@ -128,6 +134,7 @@ pub fn run(
                         max_keys: config.max_keys,
                     },
                     parts: config.schema.parts(),
+                    order,
                     partials: partial_tx.clone(),
                     full: full_tx.clone(),
                     pool,
@@ -145,6 +152,7 @@ pub fn run(
             snapshots: snapshot_tx,
             window_start: SystemTime::now(),
             parts: config.schema.parts(),
+            order,
             checkpoint: config.read.resume.clone(),
             checkpoint_sent: config.read.resume.clone(),
             meter,
@@ -208,6 +216,7 @@ struct Dispatcher<'m> {
     window_start: SystemTime,
     /// Number of parts of every key.
     parts: usize,
+    order: RowOrder,
     /// Where every input file stands after the blocks dispatched so far (with `--state`), and
     /// as the last snapshot sent had it.
     checkpoint: Option<Checkpoint>,
@@ -255,7 +264,7 @@ impl Dispatcher<'_> {
         let now = SystemTime::now();
         self.meter.flushed(now);
         let moved = self.checkpoint != self.checkpoint_sent;
-        let snapshot = Snapshot::new(self.window_start, now, runs, self.parts);
+        let snapshot = Snapshot::new(self.window_start, now, runs, self.parts, self.order);
         if !snapshot.is_empty() || moved {
             let mut snapshot = snapshot;
             if moved {

@@ -14,7 +14,7 @@
 
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 
-use crate::counter::{Counts, KeyHasher, LineStats, Sorted};
+use crate::counter::{Counts, KeyHasher, LineStats, RowOrder, Sorted};
 use crate::extract::{Extractor, Outcome};
 use crate::input::{self, Block, BufferPool};
 use crate::progress::Meter;
@@ -93,6 +93,7 @@ pub struct Worker<'p> {
     pub links: Links,
     pub limits: Limits,
     pub parts: usize,
+    pub order: RowOrder,
     pub partials: Sender<Partial>,
     /// Told (once a window) when this worker's maps hold `--max-keys` keys.
     pub full: Sender<()>,
@@ -149,7 +150,7 @@ impl Worker<'_> {
                     self.seal(&mut window);
                     let done = std::mem::replace(&mut window, self.new_window(n));
                     let partial = Partial {
-                        rows: done.own.into_sorted(self.parts),
+                        rows: done.own.into_sorted(self.order, self.parts),
                         stats: done.stats,
                     };
                     if self.partials.send(partial).is_err() {

@@ -11,8 +11,7 @@ pub use self::stdout::StdoutSink;
 use std::time::SystemTime;
 
 use crate::checkpoint::{Checkpoint, Store};
-use crate::counter::{Counts, Sorted};
-use crate::key;
+use crate::counter::{Counts, RowOrder, Sorted};
 use crate::key::KeySchema;
 use crate::timefmt::rfc3339;
 
@@ -23,38 +22,44 @@ pub struct Snapshot {
     pub window_end: SystemTime,
     /// Number of parts of every key.
     pub parts: usize,
-    /// The totals, in sorted runs with no key in two runs (one per worker's shard): `rows`
-    /// merges them into one order.
+    /// The order of `rows`.
+    pub order: RowOrder,
+    /// The totals, in runs sorted in `order` with no key in two runs (one per worker's
+    /// shard): `rows` merges them.
     runs: Vec<Sorted>,
     /// How far every input file is counted once these rows are written (with `--state`).
     pub checkpoint: Option<Checkpoint>,
 }
 
 impl Snapshot {
-    /// A snapshot of sorted runs whose keys have `parts` parts; no key may be in two runs.
+    /// A snapshot of runs sorted in `order`, whose keys have `parts` parts; no key may be in
+    /// two runs.
     pub fn new(
         window_start: SystemTime,
         window_end: SystemTime,
         runs: Vec<Sorted>,
         parts: usize,
+        order: RowOrder,
     ) -> Snapshot {
         Snapshot {
             window_start,
             window_end,
             parts,
+            order,
             runs: runs.into_iter().filter(|run| !run.is_empty()).collect(),
             checkpoint: None,
         }
     }
 
-    /// A snapshot of `counts`.
+    /// A snapshot of `counts`, by count.
     pub fn of_counts(
         window_start: SystemTime,
         window_end: SystemTime,
         counts: Counts,
         parts: usize,
     ) -> Snapshot {
-        Snapshot::new(window_start, window_end, vec![counts.into_sorted(parts)], parts)
+        let runs = vec![counts.into_sorted(RowOrder::ByCount, parts)];
+        Snapshot::new(window_start, window_end, runs, parts, RowOrder::ByCount)
     }
 
     /// Number of distinct keys.
@@ -66,12 +71,13 @@ impl Snapshot {
         self.runs.is_empty()
     }
 
-    /// Every key and its total, by total descending, then key ascending.
+    /// Every key and its total, in the snapshot's order.
     pub fn rows(&self) -> Rows<'_> {
         Rows {
             runs: &self.runs,
             next: vec![0; self.runs.len()],
             parts: self.parts,
+            order: self.order,
         }
     }
 
@@ -81,7 +87,7 @@ impl Snapshot {
         for (key, total) in self.rows().chain(later.rows()) {
             counts.add(key, total);
         }
-        self.runs = vec![counts.into_sorted(self.parts)];
+        self.runs = vec![counts.into_sorted(self.order, self.parts)];
         self.runs.retain(|run| !run.is_empty());
         self.window_start = self.window_start.min(later.window_start);
         self.window_end = self.window_end.max(later.window_end);
@@ -111,6 +117,7 @@ pub struct Rows<'s> {
     /// Each run's next row.
     next: Vec<usize>,
     parts: usize,
+    order: RowOrder,
 }
 
 impl<'s> Iterator for Rows<'s> {
@@ -126,12 +133,7 @@ impl<'s> Iterator for Rows<'s> {
             let row = run.row(self.next[i]);
             let better = match best {
                 None => true,
-                Some((_, (key, total))) => row
-                    .1
-                    .cmp(&total)
-                    .reverse()
-                    .then_with(|| key::compare(row.0, key, self.parts))
-                    .is_lt(),
+                Some((_, other)) => self.order.compare(row, other, self.parts).is_lt(),
             };
             if better {
                 best = Some((i, row));
@@ -150,6 +152,12 @@ pub trait Sink: Send {
 
     /// Writes one snapshot, all of it or (as far as the target allows) nothing.
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()>;
+
+    /// The order this sink writes rows fastest in; a run whose sinks all prefer `ByKey` sorts
+    /// its snapshots by key.
+    fn row_order(&self) -> RowOrder {
+        RowOrder::ByCount
+    }
 
     /// Where this sink keeps checkpoints, if it commits them with the counts.
     fn checkpoint_store(&self) -> Option<Store> {
@@ -219,7 +227,7 @@ mod tests {
             for (k, n) in pairs {
                 c.add(k, *n);
             }
-            c.into_sorted(1)
+            c.into_sorted(RowOrder::ByCount, 1)
         };
         let snapshot = Snapshot::new(
             t,
@@ -230,9 +238,42 @@ mod tests {
                 run(&[(b"a", 3), (b"c", 1)]),
             ],
             1,
+            RowOrder::ByCount,
         );
         let rows: Vec<(&[u8], i64)> = snapshot.rows().collect();
         assert_eq!(rows, [(&b"e"[..], 9), (b"a", 3), (b"b", 3), (b"c", 1), (b"d", 1)]);
         assert_eq!(snapshot.len(), 5);
+    }
+
+    /// By key, the runs merge into key order, and folding keeps that order.
+    #[test]
+    fn rows_by_key() {
+        let t = UNIX_EPOCH;
+        let run = |pairs: &[(&[u8], i64)]| {
+            let mut c = Counts::new();
+            for (k, n) in pairs {
+                c.add(k, *n);
+            }
+            c.into_sorted(RowOrder::ByKey, 1)
+        };
+        let long = [b'x'; 40];
+        let mut longer = long.to_vec();
+        longer.push(0);
+        let mut snapshot = Snapshot::new(
+            t,
+            t,
+            vec![
+                run(&[(&longer, 1), (b"b", 3), (b"", 2)]),
+                run(&[(&long, 7), (b"a", 5)]),
+            ],
+            1,
+            RowOrder::ByKey,
+        );
+        let expected: [(&[u8], i64); 5] = [(b"", 2), (b"a", 5), (b"b", 3), (&long, 7), (&longer, 1)];
+        assert_eq!(snapshot.rows().collect::<Vec<_>>(), expected);
+        let later = snapshot.clone();
+        snapshot.absorb(&later);
+        let doubled: Vec<(&[u8], i64)> = expected.iter().map(|&(k, n)| (k, 2 * n)).collect();
+        assert_eq!(snapshot.rows().collect::<Vec<_>>(), doubled);
     }
 }

@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::checkpoint::{Checkpoint, FilePosition, Store};
+use crate::counter::{self, RowOrder};
 use crate::key::KeySchema;
 use crate::sink::{Sink, Snapshot};
 
@@ -35,6 +36,11 @@ const CHECKPOINT_TABLE: &str = "statbuf_checkpoint";
 /// How long a flush waits for another connection's lock before it fails and is retried.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Rows per upsert statement. Each execution of a statement has a fixed cost; 16 rows a
+/// statement upserted about twice as fast as one (1M keys into a table holding them), and
+/// larger statements were no faster.
+const ROWS_PER_STATEMENT: usize = 16;
+
 pub struct SqliteSink {
     path: PathBuf,
     table: String,
@@ -43,7 +49,9 @@ pub struct SqliteSink {
     /// path still names it, so that counts never go into a renamed or deleted file.
     file_id: (u64, u64),
     schema: KeySchema,
-    upsert: String,
+    /// The upsert of one row, and of `ROWS_PER_STATEMENT` rows.
+    upsert_one: String,
+    upsert_many: String,
 }
 
 impl SqliteSink {
@@ -99,21 +107,14 @@ impl SqliteSink {
             .with_context(|| format!("{}: creating table {table}", path.display()))?;
         check_columns(&connection, path, table, schema)?;
         let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-        let placeholders = vec!["?"; keys.len() + 3].join(", ");
-        let upsert = format!(
-            "INSERT INTO {table_q} ({keys}, count, first_seen, last_seen) VALUES ({placeholders}) \
-             ON CONFLICT ({keys}) DO UPDATE SET count = count + excluded.count, \
-             last_seen = excluded.last_seen",
-            table_q = quote(table),
-            keys = keys.join(", "),
-        );
         Ok(SqliteSink {
             path: path.to_path_buf(),
             table: table.to_string(),
             connection,
             file_id: (meta.dev(), meta.ino()),
             schema: schema.clone(),
-            upsert,
+            upsert_one: upsert_sql(table, &keys, 1),
+            upsert_many: upsert_sql(table, &keys, ROWS_PER_STATEMENT),
         })
     }
 
@@ -157,28 +158,43 @@ impl SqliteSink {
         let SqliteSink {
             connection,
             schema,
-            upsert,
+            upsert_one,
+            upsert_many,
             table,
             ..
         } = self;
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut statement = tx.prepare_cached(upsert)?;
-            let mut rows: Vec<(&[u8], i64)> = snapshot.rows().collect();
-            // In key order the B-tree is written page after page instead of all over.
-            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let mut values: Vec<ToSqlOutput> = Vec::with_capacity(schema.parts() + 3);
-            for (key, total) in rows {
-                values.clear();
-                values.extend(
-                    schema
-                        .decode(key)
-                        .map(|p| ToSqlOutput::Borrowed(ValueRef::Text(p))),
-                );
-                values.push(ToSqlOutput::from(total));
-                values.push(ToSqlOutput::Borrowed(ValueRef::Text(start.as_bytes())));
-                values.push(ToSqlOutput::Borrowed(ValueRef::Text(end.as_bytes())));
-                statement.execute(params_from_iter(values.drain(..)))?;
+            // In key order the B-tree is written page after page instead of all over (unsorted
+            // upserts were three to five times slower). A run that writes only here has its
+            // snapshots sorted by key already.
+            let sorted;
+            let rows: Box<dyn Iterator<Item = (&[u8], i64)>> = match snapshot.order {
+                RowOrder::ByKey => Box::new(snapshot.rows()),
+                RowOrder::ByCount => {
+                    sorted = counter::in_key_order(snapshot.rows());
+                    Box::new(sorted.into_iter())
+                }
+            };
+            let mut many = tx.prepare_cached(upsert_many)?;
+            let mut one = tx.prepare_cached(upsert_one)?;
+            // ?1 and ?2, the window, are shared by every row.
+            for statement in [&mut many, &mut one] {
+                statement.raw_bind_parameter(1, start.as_str())?;
+                statement.raw_bind_parameter(2, end.as_str())?;
+            }
+            let mut batch = Vec::with_capacity(ROWS_PER_STATEMENT);
+            for row in rows {
+                batch.push(row);
+                if batch.len() == ROWS_PER_STATEMENT {
+                    bind_rows(&mut many, schema, &batch)?;
+                    many.raw_execute()?;
+                    batch.clear();
+                }
+            }
+            for row in batch {
+                bind_rows(&mut one, schema, &[row])?;
+                one.raw_execute()?;
             }
         }
         // The offsets go in the same transaction as the counts they cover: after a crash
@@ -202,6 +218,10 @@ impl SqliteSink {
 impl Sink for SqliteSink {
     fn name(&self) -> String {
         format!("sqlite {}", self.path.display())
+    }
+
+    fn row_order(&self) -> RowOrder {
+        RowOrder::ByKey
     }
 
     fn checkpoint_store(&self) -> Option<Store> {
@@ -234,6 +254,45 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
         other => other.to_string(),
     };
     anyhow::anyhow!("{}: {reason}", path.display())
+}
+
+/// The upsert of `rows` rows: `?1` and `?2` are the window's start and end, then each row's
+/// key parts and count.
+fn upsert_sql(table: &str, keys: &[String], rows: usize) -> String {
+    let per_row = keys.len() + 1;
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = 3 + row * per_row;
+            let own: Vec<String> = (first..first + per_row).map(|i| format!("?{i}")).collect();
+            format!("({}, ?1, ?2)", own.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table_q} ({keys}, count, first_seen, last_seen) VALUES {values} \
+         ON CONFLICT ({keys}) DO UPDATE SET count = count + excluded.count, \
+         last_seen = excluded.last_seen",
+        table_q = quote(table),
+        keys = keys.join(", "),
+        values = values.join(", "),
+    )
+}
+
+/// Binds `rows` to an upsert of as many rows, after its two window parameters.
+fn bind_rows(
+    statement: &mut rusqlite::CachedStatement,
+    schema: &KeySchema,
+    rows: &[(&[u8], i64)],
+) -> rusqlite::Result<()> {
+    let mut index = 3;
+    for (key, total) in rows {
+        for part in schema.decode(key) {
+            statement.raw_bind_parameter(index, ToSqlOutput::Borrowed(ValueRef::Text(part)))?;
+            index += 1;
+        }
+        statement.raw_bind_parameter(index, *total)?;
+        index += 1;
+    }
+    Ok(())
 }
 
 fn checkpoint_ddl() -> String {
