@@ -198,16 +198,13 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
+    fn counts(pairs: &[(&[u8], i64)]) -> Counts {
+        pairs.iter().map(|&(k, n)| (k.to_vec(), n)).collect()
+    }
+
     #[test]
     fn absorb_adds_totals_and_widens_the_window() {
         let t = |s| UNIX_EPOCH + Duration::from_secs(s);
-        let counts = |pairs: &[(&[u8], i64)]| {
-            let mut c = Counts::new();
-            for (k, n) in pairs {
-                c.add(k, *n);
-            }
-            c
-        };
         let mut first = Snapshot::of_counts(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]), 1);
         let second = Snapshot::of_counts(t(20), t(30), counts(&[(b"a", 7), (b"c", 1)]), 1);
         first.absorb(&second);
@@ -222,13 +219,7 @@ mod tests {
     #[test]
     fn rows_merge_the_runs() {
         let t = UNIX_EPOCH;
-        let run = |pairs: &[(&[u8], i64)]| {
-            let mut c = Counts::new();
-            for (k, n) in pairs {
-                c.add(k, *n);
-            }
-            c.into_sorted(RowOrder::ByCount, 1)
-        };
+        let run = |pairs: &[(&[u8], i64)]| counts(pairs).into_sorted(RowOrder::ByCount, 1);
         let snapshot = Snapshot::new(
             t,
             t,
@@ -249,13 +240,7 @@ mod tests {
     #[test]
     fn rows_by_key() {
         let t = UNIX_EPOCH;
-        let run = |pairs: &[(&[u8], i64)]| {
-            let mut c = Counts::new();
-            for (k, n) in pairs {
-                c.add(k, *n);
-            }
-            c.into_sorted(RowOrder::ByKey, 1)
-        };
+        let run = |pairs: &[(&[u8], i64)]| counts(pairs).into_sorted(RowOrder::ByKey, 1);
         let long = [b'x'; 40];
         let mut longer = long.to_vec();
         longer.push(0);
