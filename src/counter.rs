@@ -7,15 +7,19 @@
 //! total: i64 | length: u32 | key bytes
 //! ```
 //!
-//! and the hash index holds only the record's offset (8 bytes a slot). A lookup touches the
-//! index slot and the record, which holds the key to compare and the total to update side by
-//! side; records are never moved or freed one by one, and walking the arena in order visits
-//! every key without touching the index.
+//! and an open-addressing index (linear probing) holds, per key, the record's offset and 16 bits
+//! of the key's hash in one 8-byte slot. A lookup reads the slot, skips the keys whose hash bits
+//! differ without touching them, and reads the record, which holds the key to compare and the
+//! total to update side by side. Records are never moved or freed one by one, and walking the
+//! arena in order visits every key without touching the index.
+//!
+//! With a million keys, the slot and the record are both far from the CPU's caches; the worker
+//! therefore looks up keys in batches and asks for each one's slot, then its record, ahead of
+//! the lookup ([`Counts::prefetch_slot`], [`Counts::prefetch_record`]), so that the waits
+//! overlap instead of following each other.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 
 use crate::key;
 
@@ -31,11 +35,22 @@ const HEADER: usize = 12;
 /// cannot exceed it, so no key that reaches a map is longer.
 pub const MAX_KEY_BYTES: usize = u32::MAX as usize;
 
+/// A slot: the top 16 bits of the key's hash, above the record's offset plus one (0 is empty).
+const TAG_BITS: u64 = !OFFSET_BITS;
+const OFFSET_BITS: u64 = (1 << 48) - 1;
+/// The index grows (doubling) before more than 5/8 of its slots are taken: linear probing stays
+/// short below that.
+const LOAD_NUMERATOR: usize = 5;
+const LOAD_DENOMINATOR: usize = 8;
+const MIN_SLOTS: usize = 16;
+
 /// Per-key totals. Looking up a key already present allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Counts {
     records: Vec<u8>,
-    index: HashTable<usize>,
+    /// A power of two of slots, or none before the first key.
+    slots: Vec<u64>,
+    len: usize,
     hasher: KeyHasher,
 }
 
@@ -49,7 +64,8 @@ impl Counts {
     pub fn with_hasher(hasher: KeyHasher) -> Counts {
         Counts {
             records: Vec::new(),
-            index: HashTable::new(),
+            slots: Vec::new(),
+            len: 0,
             hasher,
         }
     }
@@ -70,24 +86,73 @@ impl Counts {
     /// `add` for a key whose hash (`self.hash(key)`) is already known.
     #[inline]
     pub fn add_hashed(&mut self, hash: u64, key: &[u8], value: i64) {
-        let Counts {
-            records,
-            index,
-            hasher,
-        } = self;
-        match index.find(hash, |&at| key_at(records, at) == key) {
-            Some(&at) => {
-                let total = total_at(records, at).saturating_add(value);
-                records[at..at + 8].copy_from_slice(&total.to_ne_bytes());
-            }
-            None => {
+        if (self.len + 1) * LOAD_DENOMINATOR > self.slots.len() * LOAD_NUMERATOR {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let tag = hash & TAG_BITS;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
                 debug_assert!(key.len() <= MAX_KEY_BYTES);
-                let at = records.len();
-                records.extend_from_slice(&value.to_ne_bytes());
-                records.extend_from_slice(&(key.len() as u32).to_ne_bytes());
-                records.extend_from_slice(key);
-                index.insert_unique(hash, at, |&at| hasher.hash_one(key_at(records, at)));
+                let at = self.records.len();
+                self.records.extend_from_slice(&value.to_ne_bytes());
+                self.records.extend_from_slice(&(key.len() as u32).to_ne_bytes());
+                self.records.extend_from_slice(key);
+                self.slots[i] = tag | (at as u64 + 1);
+                self.len += 1;
+                return;
             }
+            if slot & TAG_BITS == tag {
+                let at = (slot & OFFSET_BITS) as usize - 1;
+                if key_at(&self.records, at) == key {
+                    let total = total_at(&self.records, at).saturating_add(value);
+                    self.records[at..at + 8].copy_from_slice(&total.to_ne_bytes());
+                    return;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Asks the CPU for the slot a lookup of `hash` starts at.
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        if let Some(slot) = self.slots.get(hash as usize & self.slots.len().wrapping_sub(1)) {
+            prefetch(slot);
+        }
+    }
+
+    /// Asks the CPU for the record that the slot a lookup of `hash` starts at points to, if
+    /// that slot's hash bits are the key's (best after `prefetch_slot`).
+    #[inline]
+    pub fn prefetch_record(&self, hash: u64) {
+        let Some(&slot) = self.slots.get(hash as usize & self.slots.len().wrapping_sub(1)) else {
+            return;
+        };
+        if slot != 0
+            && slot & TAG_BITS == hash & TAG_BITS
+            && let Some(record) = self.records.get((slot & OFFSET_BITS) as usize - 1)
+        {
+            prefetch(record);
+        }
+    }
+
+    /// Doubles the index (or makes the first one) and puts every record back in it, walking
+    /// the arena in order.
+    #[cold]
+    fn grow(&mut self) {
+        let slots = (self.slots.len() * 2).max(MIN_SLOTS);
+        let mask = slots - 1;
+        self.slots = vec![0; slots];
+        for at in offsets(&self.records) {
+            let hash = self.hasher.hash_one(key_at(&self.records, at));
+            let mut i = hash as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = (hash & TAG_BITS) | (at as u64 + 1);
         }
     }
 
@@ -100,11 +165,11 @@ impl Counts {
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len == 0
     }
 
     /// Every key and its total, in the order the keys first came.
@@ -115,22 +180,21 @@ impl Counts {
 
     #[cfg(test)]
     fn get(&self, key: &[u8]) -> Option<i64> {
-        let hash = self.hash(key);
-        let at = *self.index.find(hash, |&at| key_at(&self.records, at) == key)?;
-        Some(total_at(&self.records, at))
+        self.iter().find(|&(k, _)| k == key).map(|(_, total)| total)
     }
 
     /// The totals in `order`, for keys of `parts` parts. The index is freed first: the order
     /// costs 16 bytes a key.
     pub fn into_sorted(self, order: RowOrder, parts: usize) -> Sorted {
-        let Counts { records, index, .. } = self;
-        let keys = index.len();
-        drop(index);
+        let Counts {
+            records, slots, len, ..
+        } = self;
+        drop(slots);
         let rows = if order == RowOrder::ByKey && parts == 1 {
             let keyed = offsets(&records).map(|at| (key_at(&records, at), (total_at(&records, at), at)));
             in_key_order(keyed).into_iter().map(|(_, row)| row).collect()
         } else {
-            let mut rows: Vec<(i64, usize)> = Vec::with_capacity(keys);
+            let mut rows: Vec<(i64, usize)> = Vec::with_capacity(len);
             rows.extend(offsets(&records).map(|at| (total_at(&records, at), at)));
             rows.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
                 order.compare(
@@ -220,6 +284,28 @@ impl Sorted {
         let (total, at) = self.order[i];
         (key_at(&self.records, at), total)
     }
+
+    /// Asks the CPU for the key of row `i`, if there is one, ahead of reading it: rows in
+    /// output order are all over the arena.
+    #[inline]
+    pub fn prefetch_row(&self, i: usize) {
+        if let Some(&(_, at)) = self.order.get(i) {
+            prefetch(&self.records[at]);
+        }
+    }
+}
+
+/// Asks the CPU to fetch the cache line holding `value`; only a hint, which never faults.
+#[inline]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault, and the address is a live reference.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The offset of every record of an arena, in order.

@@ -22,7 +22,7 @@ use crate::input::{self, Block, BufferPool, ReadEvent};
 use crate::progress::Meter;
 use crate::sink::{Sink, Snapshot};
 use crate::stop::Stop;
-use crate::worker::{self, Limits, Partial, Worker, WorkerMessage};
+use crate::worker::{self, Batch, Limits, Partial, Worker, WorkerMessage};
 
 /// Blocks read ahead of the dispatcher: enough to keep the workers busy while it flushes.
 const READ_QUEUE: usize = 4;
@@ -139,6 +139,7 @@ pub fn run(
                     full: full_tx.clone(),
                     pool,
                     meter,
+                    batch: Batch::default(),
                 };
                 scope.spawn(move || worker.run(rx));
                 tx

@@ -36,6 +36,46 @@ pub struct Partial {
     pub stats: LineStats,
 }
 
+/// Keys of a worker's own shard looked up together (see `Batch`).
+const BATCH_KEYS: usize = 16;
+/// Longer keys are looked up at once rather than copied into a batch.
+const BATCHED_KEY_BYTES: usize = 256;
+
+/// Keys waiting to be counted, so that the memory each lookup needs is asked for ahead of it:
+/// the slot when the key joins the batch, the record before the batch is counted. A million
+/// keys do not fit in the CPU's caches, and these waits then overlap instead of adding up.
+#[derive(Default)]
+pub struct Batch {
+    /// Hash, value, and the key's end in `keys`, for each key.
+    entries: Vec<(u64, i64, usize)>,
+    keys: Vec<u8>,
+}
+
+impl Batch {
+    fn push(&mut self, hash: u64, key: &[u8], value: i64) {
+        self.keys.extend_from_slice(key);
+        self.entries.push((hash, value, self.keys.len()));
+    }
+
+    fn is_full(&self) -> bool {
+        self.entries.len() == BATCH_KEYS
+    }
+
+    /// Counts the batch into `counts` and empties it.
+    fn add_to(&mut self, counts: &mut Counts) {
+        for &(hash, _, _) in &self.entries {
+            counts.prefetch_record(hash);
+        }
+        let mut start = 0;
+        for &(hash, value, end) in &self.entries {
+            counts.add_hashed(hash, &self.keys[start..end], value);
+            start = end;
+        }
+        self.entries.clear();
+        self.keys.clear();
+    }
+}
+
 /// What bounds a worker's memory.
 #[derive(Clone, Copy)]
 pub struct Limits {
@@ -99,6 +139,8 @@ pub struct Worker<'p> {
     pub full: Sender<()>,
     pub pool: &'p BufferPool,
     pub meter: &'p Meter,
+    /// Empty between blocks.
+    pub batch: Batch,
 }
 
 /// A worker's counts of the current window.
@@ -200,7 +242,15 @@ impl Worker<'_> {
                 shard_of(hash, shards)
             };
             if shard == self.me {
-                window.own.add_hashed(hash, key, value);
+                if key.len() > BATCHED_KEY_BYTES {
+                    window.own.add_hashed(hash, key, value);
+                } else {
+                    window.own.prefetch_slot(hash);
+                    self.batch.push(hash, key, value);
+                    if self.batch.is_full() {
+                        self.batch.add_to(&mut window.own);
+                    }
+                }
                 continue;
             }
             let foreign = &mut window.foreign[shard];
@@ -210,6 +260,7 @@ impl Worker<'_> {
                 send(&self.links, shard, Exchange::Counts(counts), window);
             }
         }
+        self.batch.add_to(&mut window.own);
     }
 
     /// Takes in what the other workers have sent so far for this window.

@@ -110,6 +110,9 @@ impl Snapshot {
     }
 }
 
+/// How far ahead of the merge each run's keys are asked for.
+const PREFETCH_ROWS: usize = 8;
+
 /// A snapshot's rows in output order: a merge of its sorted runs.
 #[derive(Clone)]
 pub struct Rows<'s> {
@@ -141,6 +144,7 @@ impl<'s> Iterator for Rows<'s> {
         }
         let (i, row) = best?;
         self.next[i] += 1;
+        self.runs[i].prefetch_row(self.next[i] + PREFETCH_ROWS);
         Some(row)
     }
 }
