@@ -267,14 +267,18 @@ fn split_blanks(line: &[u8], needed: usize, spans: &mut Vec<(usize, usize)>) {
     }
 }
 
-/// awk's field `n` (counted from 1), found by counting field starts 16 bytes at a time: a byte
+/// Bytes looked at together when looking for field `n`.
+const CHUNK: usize = 32;
+
+/// awk's field `n` (counted from 1), found by counting field starts 32 bytes at a time: a byte
 /// starts a field when it is not blank and the byte before it (or the start of the line) is.
 /// Each start costs a bit-clear, with no popcount, which x86-64 lacks without target flags.
 fn nth_blank_field(line: &[u8], n: usize) -> Option<&[u8]> {
     let mut remaining = n;
     // Bit 0 set when the byte before the chunk is blank; the start of the line counts as one.
     let mut blank_before = 1;
-    for base in (0..line.len()).step_by(16) {
+    let mut base = 0;
+    while base < line.len() {
         let (blanks, valid) = blanks_at(line, base);
         let mut starts = !blanks & ((blanks << 1) | blank_before) & valid;
         while starts != 0 {
@@ -285,38 +289,44 @@ fn nth_blank_field(line: &[u8], n: usize) -> Option<&[u8]> {
             }
             starts &= starts - 1;
         }
-        blank_before = (blanks >> 15) & 1;
+        blank_before = (blanks >> (CHUNK - 1)) & 1;
+        base += CHUNK;
     }
     None
 }
 
 /// The end of the field starting at `start`, inside the chunk at `base` whose blanks are
 /// `blanks`: the first blank after it, or the end of the line.
-fn field_end(line: &[u8], start: usize, base: usize, blanks: u32) -> usize {
-    let later = blanks & !((2u32 << (start - base)) - 1);
+fn field_end(line: &[u8], start: usize, base: usize, blanks: u64) -> usize {
+    let later = blanks & !((2u64 << (start - base)) - 1);
     if later != 0 {
         return base + later.trailing_zeros() as usize;
     }
-    for base in (base + 16..line.len()).step_by(16) {
+    let mut base = base + CHUNK;
+    while base < line.len() {
         let (blanks, _) = blanks_at(line, base);
         if blanks != 0 {
             return base + blanks.trailing_zeros() as usize;
         }
+        base += CHUNK;
     }
     line.len()
 }
 
-/// The blanks of the (up to) 16 bytes of `line` from `base`, one bit a byte, and the mask of
+/// The blanks of the (up to) 32 bytes of `line` from `base`, one bit a byte, and the mask of
 /// the bits that are bytes of the line.
 #[inline]
-fn blanks_at(line: &[u8], base: usize) -> (u32, u32) {
-    match line.get(base..base + 16) {
-        Some(chunk) => (blank_mask(chunk.try_into().unwrap_or(&[0; 16])), 0xffff),
+fn blanks_at(line: &[u8], base: usize) -> (u64, u64) {
+    match line
+        .get(base..base + CHUNK)
+        .and_then(|chunk| <&[u8; CHUNK]>::try_from(chunk).ok())
+    {
+        Some(chunk) => (blank_mask(chunk), (1 << CHUNK) - 1),
         None => {
             let rest = &line[base..];
-            let mut padded = [0; 16];
+            let mut padded = [0; CHUNK];
             padded[..rest.len()].copy_from_slice(rest);
-            let valid = (1u32 << rest.len()) - 1;
+            let valid = (1 << rest.len()) - 1;
             (blank_mask(&padded) & valid, valid)
         }
     }
@@ -325,27 +335,30 @@ fn blanks_at(line: &[u8], base: usize) -> (u32, u32) {
 /// Bit `i` set when byte `i` of `chunk` is a space or a tab.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn blank_mask(chunk: &[u8; 16]) -> u32 {
+fn blank_mask(chunk: &[u8; CHUNK]) -> u64 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
-    // SAFETY: SSE2 is part of every x86-64 CPU, and the unaligned load reads exactly the 16
-    // bytes of `chunk`.
+    // SAFETY: SSE2 is part of every x86-64 CPU, and the two unaligned loads read the 32 bytes
+    // of `chunk`.
     unsafe {
-        let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
-        let spaces = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b' ' as i8));
-        let tabs = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\t' as i8));
-        _mm_movemask_epi8(_mm_or_si128(spaces, tabs)) as u32
+        let half = |at: usize| {
+            let bytes = _mm_loadu_si128(chunk.as_ptr().add(at).cast());
+            let spaces = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b' ' as i8));
+            let tabs = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\t' as i8));
+            u64::from(_mm_movemask_epi8(_mm_or_si128(spaces, tabs)) as u16)
+        };
+        half(0) | (half(16) << 16)
     }
 }
 
 /// Bit `i` set when byte `i` of `chunk` is a space or a tab.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn blank_mask(chunk: &[u8; 16]) -> u32 {
+fn blank_mask(chunk: &[u8; CHUNK]) -> u64 {
     let mut mask = 0;
     for (i, &b) in chunk.iter().enumerate() {
-        mask |= u32::from(b == b' ' || b == b'\t') << i;
+        mask |= u64::from(b == b' ' || b == b'\t') << i;
     }
     mask
 }
@@ -440,12 +453,12 @@ mod tests {
     #[test]
     fn word_at_a_time_splitting_matches_the_definition() {
         // Every line over an alphabet of blanks, near-blanks and bytes with the high bit set,
-        // at every length up to 40 (three 16-byte chunks), exhaustively for short ones and
+        // at every length up to 72 (three 32-byte chunks), exhaustively for short ones and
         // sampled beyond.
         let alphabet = [b' ', b'\t', b'a', 0x00, 0x20 | 0x80, 0x09 | 0x80, 0xff, b'\r'];
         let mut spans = Vec::new();
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..=40usize {
+        for len in 0..=72usize {
             let cases = if len <= 5 {
                 alphabet.len().pow(len as u32)
             } else {

@@ -40,6 +40,8 @@ pub struct Partial {
 const BATCH_KEYS: usize = 16;
 /// Longer keys are looked up at once rather than copied into a batch.
 const BATCHED_KEY_BYTES: usize = 256;
+/// Below this many keys a map stays in the CPU's caches: batching would only cost the copy.
+const BATCH_FROM_KEYS: usize = 1 << 15;
 
 /// Keys waiting to be counted, so that the memory each lookup needs is asked for ahead of it:
 /// the slot when the key joins the batch, the record before the batch is counted. A million
@@ -217,6 +219,7 @@ impl Worker<'_> {
         window.stats.lines += block.oversize;
         window.stats.oversize += block.oversize;
         let shards = window.foreign.len();
+        let batching = window.own.len() >= BATCH_FROM_KEYS;
         for line in input::lines(&block.data) {
             window.stats.lines += 1;
             if line.len() > self.limits.max_line_bytes {
@@ -242,7 +245,7 @@ impl Worker<'_> {
                 shard_of(hash, shards)
             };
             if shard == self.me {
-                if key.len() > BATCHED_KEY_BYTES {
+                if !batching || key.len() > BATCHED_KEY_BYTES {
                     window.own.add_hashed(hash, key, value);
                 } else {
                     window.own.prefetch_slot(hash);
