@@ -190,20 +190,42 @@ impl Counts {
             records, slots, len, ..
         } = self;
         drop(slots);
-        let rows = if order == RowOrder::ByKey && parts == 1 {
-            let keyed = offsets(&records).map(|at| (key_at(&records, at), (total_at(&records, at), at)));
-            in_key_order(keyed).into_iter().map(|(_, row)| row).collect()
-        } else {
-            let mut rows: Vec<(i64, usize)> = Vec::with_capacity(len);
-            rows.extend(offsets(&records).map(|at| (total_at(&records, at), at)));
-            rows.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
-                order.compare(
-                    (key_at(&records, a), a_total),
-                    (key_at(&records, b), b_total),
-                    parts,
-                )
-            });
-            rows
+        let rows = match (order, parts) {
+            (RowOrder::ByKey, 1) => {
+                let keyed = offsets(&records).map(|at| (key_at(&records, at), (total_at(&records, at), at)));
+                in_key_order(keyed).into_iter().map(|(_, row)| row).collect()
+            }
+            (RowOrder::ByCount, 1) => {
+                // The first 16 bytes of each key, beside its total, decide most ties without
+                // reading keys scattered over the arena (see `in_key_order`).
+                let mut rows: Vec<(i64, [u64; 2], usize)> = Vec::with_capacity(len);
+                rows.extend(offsets(&records).map(|at| {
+                    let key = key_at(&records, at);
+                    let mut prefix = [0; 16];
+                    let n = key.len().min(16);
+                    prefix[..n].copy_from_slice(&key[..n]);
+                    let word = |i: usize| u64::from_be_bytes(prefix[i..i + 8].try_into().unwrap_or_default());
+                    (total_at(&records, at), [word(0), word(8)], at)
+                }));
+                rows.sort_unstable_by(|a, b| {
+                    b.0.cmp(&a.0)
+                        .then_with(|| a.1.cmp(&b.1))
+                        .then_with(|| key_at(&records, a.2).cmp(key_at(&records, b.2)))
+                });
+                rows.into_iter().map(|(total, _, at)| (total, at)).collect()
+            }
+            _ => {
+                let mut rows: Vec<(i64, usize)> = Vec::with_capacity(len);
+                rows.extend(offsets(&records).map(|at| (total_at(&records, at), at)));
+                rows.sort_unstable_by(|&(a_total, a), &(b_total, b)| {
+                    order.compare(
+                        (key_at(&records, a), a_total),
+                        (key_at(&records, b), b_total),
+                        parts,
+                    )
+                });
+                rows
+            }
         };
         Sorted { records, order: rows }
     }
@@ -397,6 +419,31 @@ mod tests {
             rows,
             [(&b"c"[..], 3), (b"", 2), (b"a", 2), (b"b", 2), (b"\xff", 1)]
         );
+    }
+
+    /// Keys alike in their first 16 bytes (the copied prefix) are still ordered bytewise.
+    #[test]
+    fn ties_beyond_the_prefix() {
+        let base = b"/products/home/boot".to_vec();
+        let with = |tail: &[u8]| [&base[..], tail].concat();
+        let keys = [
+            with(b"-2"),
+            with(b"-10"),
+            base[..16].to_vec(),
+            [&base[..16], b"\0"].concat(),
+            with(b""),
+        ];
+        let mut c = Counts::new();
+        for key in &keys {
+            c.add(key, 4);
+        }
+        c.add(b"z", 5);
+        let sorted = c.into_sorted(RowOrder::ByCount, 1);
+        let rows: Vec<&[u8]> = (0..sorted.len()).map(|i| sorted.row(i).0).collect();
+        let mut expected: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        expected.sort();
+        expected.insert(0, b"z");
+        assert_eq!(rows, expected);
     }
 
     #[test]

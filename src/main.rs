@@ -15,6 +15,7 @@ use statbuf::progress::When;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    release_freed_maps();
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(error) => return clap_error(error),
@@ -142,4 +143,19 @@ fn usage_message(error: &clap::Error) -> String {
 /// `--format` from clap's `--format <FORMAT>` or `--explain[=<N>]`.
 fn flag_name(arg: &str) -> &str {
     arg.split([' ', '[', '=']).next().unwrap_or(arg)
+}
+
+/// glibc serves an allocation from its heap instead of a fresh mapping once a large mapping of
+/// that size has been freed (its mmap threshold adapts, up to 32 MiB), and memory in the heap is
+/// seldom given back. The maps of a window, freed at every flush, would then keep the peak of
+/// the largest window resident for the rest of the run: with `--max-keys 100000` over a million
+/// keys, 66 MB instead of 37. A fixed threshold keeps every block above 128 KiB in a mapping of
+/// its own, returned to the system when freed.
+fn release_freed_maps() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called first thing in main, before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
 }
