@@ -29,7 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'statbuf' -ScriptBlock {
             [CompletionResult]::new('--key-regex', '--key-regex', [CompletionResultType]::ParameterName, 'Key from a regex: capture group 1, the named groups in order, or the whole match')
             [CompletionResult]::new('--value-field', '--value-field', [CompletionResultType]::ParameterName, 'Add the integer in field N instead of 1 (a regex group named `value` does the same)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Remember how far each file was counted in FILE, and resume from there')
-            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Skip lines longer than this many bytes (counted as oversize)')
+            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input')
             [CompletionResult]::new('--max-keys', '--max-keys', [CompletionResultType]::ParameterName, 'Flush early whenever this many distinct keys are buffered')

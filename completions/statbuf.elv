@@ -26,7 +26,7 @@ set edit:completion:arg-completer[statbuf] = {|@words|
             cand --key-regex 'Key from a regex: capture group 1, the named groups in order, or the whole match'
             cand --value-field 'Add the integer in field N instead of 1 (a regex group named `value` does the same)'
             cand --state 'Remember how far each file was counted in FILE, and resume from there'
-            cand --max-line-bytes 'Skip lines longer than this many bytes (counted as oversize)'
+            cand --max-line-bytes 'Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)'
             cand -i 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input'
             cand --interval 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input'
             cand --max-keys 'Flush early whenever this many distinct keys are buffered'

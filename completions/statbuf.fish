@@ -3,7 +3,7 @@ complete -c statbuf -s d -l delimiter -d 'Split fields at this single byte inste
 complete -c statbuf -s r -l key-regex -d 'Key from a regex: capture group 1, the named groups in order, or the whole match' -r
 complete -c statbuf -l value-field -d 'Add the integer in field N instead of 1 (a regex group named `value` does the same)' -r
 complete -c statbuf -l state -d 'Remember how far each file was counted in FILE, and resume from there' -r -F
-complete -c statbuf -l max-line-bytes -d 'Skip lines longer than this many bytes (counted as oversize)' -r
+complete -c statbuf -l max-line-bytes -d 'Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)' -r
 complete -c statbuf -s i -l interval -d 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input' -r
 complete -c statbuf -l max-keys -d 'Flush early whenever this many distinct keys are buffered' -r
 complete -c statbuf -l flush-timeout -d 'At exit, keep retrying a failing sink this long before giving up on it' -r

@@ -132,7 +132,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub state: Option<PathBuf>,
 
-    /// Skip lines longer than this many bytes (counted as oversize)
+    /// Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)
     #[arg(
         long = "max-line-bytes",
         value_name = "BYTES",
