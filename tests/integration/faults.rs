@@ -11,21 +11,17 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::live::Live;
 use crate::util::*;
-
-/// How long a poll waits for statbuf to get somewhere before the test fails.
-const POLL_DEADLINE: Duration = Duration::from_secs(60);
 
 /// How long statbuf may take to exit once its input ends or it is signalled.
 const EXIT_DEADLINE: Duration = Duration::from_secs(60);
-
-const POLL_EVERY: Duration = Duration::from_millis(20);
 
 /// The mawk program counting field 2, the key of the lines `batch` writes.
 const FIELD2: &str = "NF >= 2 { c[$2]++ }";
@@ -111,166 +107,13 @@ fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.contains(needle)).collect()
 }
 
-/// A statbuf process (perhaps under strace) whose standard input is a pipe the test writes
-/// to, and whose output goes to files, so that the test can read its messages while it runs.
-struct Live {
-    command: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Live {
-    /// Starts `program args` in the work directory.
-    fn start(wd: &Workdir, program: impl AsRef<OsStr>, args: &[OsString]) -> Live {
-        let stdout = wd.path("live.stdout");
-        let stderr = wd.path("live.stderr");
-        let command = std::iter::once(program.as_ref())
-            .chain(args.iter().map(OsString::as_os_str))
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut child = Command::new(program.as_ref())
-            .args(args)
-            .current_dir(wd.root())
-            .stdin(Stdio::piped())
-            .stdout(File::create(&stdout).expect("stdout file"))
-            .stderr(File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
-        let stdin = child.stdin.take();
-        Live {
-            command,
-            child,
-            stdin,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Starts statbuf itself.
-    fn statbuf(wd: &Workdir, args: &[&OsStr]) -> Live {
-        let args: Vec<OsString> = args.iter().map(|a| a.to_os_string()).collect();
-        Live::start(wd, STATBUF, &args)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin is closed");
-        stdin
-            .write_all(bytes)
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| panic!("cannot write to statbuf: {e}\n{}", self.describe()));
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin.take();
-    }
-
-    fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&fs::read(&self.stderr).unwrap_or_default()).into_owned()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "command: {}\nstderr so far:\n{}",
-            self.command,
-            excerpt(self.stderr_text().as_bytes(), 3000)
-        )
-    }
-
-    /// Sends a signal to the process.
-    fn signal(&self, signal: rustix::process::Signal) {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
-        rustix::process::kill_process(pid, signal)
-            .unwrap_or_else(|e| panic!("cannot signal statbuf: {e}\n{}", self.describe()));
-    }
-
-    /// Polls `check` until it is satisfied; fails with its last complaint past the deadline,
-    /// or as soon as the process exits.
-    fn until(&mut self, what: &str, mut check: impl FnMut(&Live) -> Result<(), String>) {
-        let deadline = Instant::now() + POLL_DEADLINE;
-        loop {
-            let last = match check(self) {
-                Ok(()) => return,
-                Err(why) => why,
-            };
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "statbuf exited ({status}) before {what}; last: {last}\n{}",
-                    self.describe()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gave up waiting {POLL_DEADLINE:?} for {what}; last: {last}\n{}",
-                self.describe()
-            );
-            thread::sleep(POLL_EVERY);
-        }
-    }
-
-    /// Waits until statbuf has read everything written to its standard input.
-    fn until_read(&mut self) {
-        self.until("statbuf to read its input", |live| {
-            let stdin = live.stdin.as_ref().expect("stdin is closed");
-            match rustix::io::ioctl_fionread(stdin) {
-                Ok(0) => Ok(()),
-                Ok(n) => Err(format!("{n} bytes still in the pipe")),
-                Err(e) => Err(e.to_string()),
-            }
-        });
-    }
-
-    /// Waits until the stderr holds `needle`.
-    fn until_says(&mut self, needle: &str) {
-        self.until(&format!("statbuf to say {needle:?}"), |live| {
-            if live.stderr_text().contains(needle) {
-                Ok(())
-            } else {
-                Err("not yet".to_string())
-            }
-        });
-    }
-
-    /// Waits until the table holds exactly `want`.
-    fn until_totals(&mut self, db: &Path, want: &Counts) {
-        self.until("the table to hold the counts written", |_| match sql_totals(db) {
-            Ok(got) if &got == want => Ok(()),
-            Ok(got) => Err(format!("total {} of {}", total(&got), total(want))),
-            Err(e) => Err(e),
-        });
-    }
-
-    /// Waits for the process to exit and returns what it did.
-    fn finish(mut self) -> Run {
-        self.stdin.take();
-        let status = wait_until(&mut self.child, Instant::now() + EXIT_DEADLINE);
-        if status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let run = Run {
-            command: self.command.clone(),
-            status,
-            stdout: fs::read(&self.stdout).unwrap_or_default(),
-            stderr: fs::read(&self.stderr).unwrap_or_default(),
-        };
-        assert!(
-            run.status.is_some(),
-            "statbuf did not exit within {EXIT_DEADLINE:?}\n{run}"
-        );
-        run
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Waits until the table holds exactly `want`.
+fn until_totals(live: &mut Live, db: &Path, want: &Counts) {
+    live.poll("the table to hold the counts written", |_| match sql_totals(db) {
+        Ok(got) if &got == want => Ok(()),
+        Ok(got) => Err(format!("total {} of {}", total(&got), total(want))),
+        Err(e) => Err(e),
+    });
 }
 
 /// Takes the database's write lock from a second connection, as `BEGIN EXCLUSIVE` does.
@@ -297,8 +140,9 @@ fn a_lock_held_by_another_connection_delays_a_flush_and_loses_nothing() {
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 40);
     let (b, b_path) = batch(&wd, "b.log", "b", 2000, 30);
     let (c, c_path) = batch(&wd, "c.log", "c", 1000, 20);
-    let mut live = Live::statbuf(
+    let mut live = Live::start_piped(
         &wd,
+        STATBUF,
         &[
             os("-k"),
             os("2"),
@@ -310,13 +154,13 @@ fn a_lock_held_by_another_connection_delays_a_flush_and_loses_nothing() {
     );
     live.write(&a);
     let after_a = mawk(FIELD2, &[&a_path]);
-    live.until_totals(&db, &after_a);
+    until_totals(&mut live, &db, &after_a);
 
     // Another connection takes the write lock for 5 s while statbuf has counts to flush.
     let holder = lock_exclusively(&db);
     let locked_at = Instant::now();
     live.write(&b);
-    live.until_says("retrying");
+    live.wait_for_stderr("retrying");
     // The rest of the 5 s is a setup wait: nothing is measured.
     thread::sleep(Duration::from_secs(5).saturating_sub(locked_at.elapsed()));
     let during = read_counts(&holder).expect("the holder reads the table");
@@ -330,10 +174,10 @@ fn a_lock_held_by_another_connection_delays_a_flush_and_loses_nothing() {
 
     live.write(&c);
     let expected = mawk(FIELD2, &[&a_path, &b_path, &c_path]);
-    live.until_totals(&db, &expected);
-    live.until_says("written after");
+    until_totals(&mut live, &db, &expected);
+    live.wait_for_stderr("written after");
     live.close_stdin();
-    let run = live.finish();
+    let run = live.wait(EXIT_DEADLINE);
     run.assert_success();
     assert_counts_eq(&SqlTable::load(&db, "counts").totals(&["key"]), &expected, &run);
     let stderr = run.stderr_str();
@@ -432,7 +276,7 @@ fn start_on_a_small_disk(wd: &Workdir, extra: &[&str], lasting: bool) -> (Live, 
             if !lasting {
                 args.extend([OsString::from("--csv"), csv.clone().into()]);
             }
-            let live = Live::start(wd, STATBUF, &args);
+            let live = Live::start_piped(wd, STATBUF, &args);
             let ballast = mount_point.join("ballast");
             (
                 live,
@@ -459,7 +303,7 @@ fn start_on_a_small_disk(wd: &Workdir, extra: &[&str], lasting: bool) -> (Live, 
             traced.push(STATBUF.into());
             traced.extend(args);
             traced.extend([OsString::from("--sqlite"), db.clone().into()]);
-            let live = Live::start(wd, "strace", &traced);
+            let live = Live::start_piped(wd, "strace", &traced);
             (live, Full::Injected, db, wd.path("t.csv"))
         }
     }
@@ -473,20 +317,20 @@ fn a_full_disk_that_frees_up_loses_nothing() {
     let (c, c_path) = batch(&wd, "c.log", "c", 500, 7);
     let (mut live, full, db, csv) = start_on_a_small_disk(&wd, &[], false);
     live.write(&a);
-    live.until_totals(&db, &mawk(FIELD2, &[&a_path]));
+    until_totals(&mut live, &db, &mawk(FIELD2, &[&a_path]));
     if let Full::Tmpfs { ballast, .. } = &full {
         fill(ballast);
     }
     live.write(&b);
-    live.until_says("full");
+    live.wait_for_stderr("full");
     if let Full::Tmpfs { ballast, .. } = &full {
         fs::remove_file(ballast).expect("removing the ballast");
     }
     live.write(&c);
     let expected = mawk(FIELD2, &[&a_path, &b_path, &c_path]);
-    live.until_totals(&db, &expected);
+    until_totals(&mut live, &db, &expected);
     live.close_stdin();
-    let run = live.finish();
+    let run = live.wait(EXIT_DEADLINE);
     run.assert_success();
     assert_intact(&db, &run);
     assert_counts_eq(&sql_totals(&db).unwrap(), &expected, &run);
@@ -511,14 +355,14 @@ fn a_disk_that_stays_full_sends_exactly_the_unwritten_counts_to_the_fallback() {
     let (mut live, full, db, _) =
         start_on_a_small_disk(&wd, &["--flush-timeout", "2s", "--fallback", fb], true);
     live.write(&a);
-    live.until_totals(&db, &mawk(FIELD2, &[&a_path]));
+    until_totals(&mut live, &db, &mawk(FIELD2, &[&a_path]));
     if let Full::Tmpfs { ballast, .. } = &full {
         fill(ballast);
     }
     live.write(&b);
-    live.until_says("full");
+    live.wait_for_stderr("full");
     live.close_stdin();
-    let run = live.finish();
+    let run = live.wait(EXIT_DEADLINE);
     run.assert_code(1);
     // Room to read the database back.
     if let Full::Tmpfs { ballast, .. } = &full {
@@ -777,8 +621,9 @@ fn database_moved_away(act: impl FnOnce(&Path)) -> (Workdir, Run, Counts, Counts
     let fallback = wd.path("fb.csv");
     let (a, a_path) = batch(&wd, "a.log", "a", 2000, 50);
     let (b, b_path) = batch(&wd, "b.log", "b", 1500, 40);
-    let mut live = Live::statbuf(
+    let mut live = Live::start_piped(
         &wd,
+        STATBUF,
         &[
             os("-k"),
             os("2"),
@@ -794,12 +639,12 @@ fn database_moved_away(act: impl FnOnce(&Path)) -> (Workdir, Run, Counts, Counts
     );
     live.write(&a);
     let first = mawk(FIELD2, &[&a_path]);
-    live.until_totals(&db, &first);
+    until_totals(&mut live, &db, &first);
     act(&db);
     live.write(&b);
-    live.until_says("renamed or deleted");
+    live.wait_for_stderr("renamed or deleted");
     live.close_stdin();
-    let run = live.finish();
+    let run = live.wait(EXIT_DEADLINE);
     run.assert_code(1);
     let line = lines_with(&run.stderr_str(), "renamed or deleted").join("\n");
     assert!(
@@ -1038,13 +883,13 @@ fn an_endless_stream_ends_when_its_reader_goes_away() {
 
 #[test]
 fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
-    use rustix::process::Signal;
     let wd = Workdir::new();
     let db = wd.path("t.db");
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 60);
     let (b, b_path) = batch(&wd, "b.log", "b", 2000, 40);
-    let mut live = Live::statbuf(
+    let mut live = Live::start_piped(
         &wd,
+        STATBUF,
         &[
             os("-k"),
             os("2"),
@@ -1055,14 +900,14 @@ fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
         ],
     );
     live.write(&a);
-    live.until_read();
+    live.wait_until_read();
     // A SIGHUP may be taken before the last block read is dispatched: send another now and
     // then until the table holds everything written so far. No tick comes within the hour.
     let first = mawk(FIELD2, &[&a_path]);
     let mut last_hup: Option<Instant> = None;
-    live.until("a SIGHUP flush of everything written so far", |live| {
+    live.poll("a SIGHUP flush of everything written so far", |live| {
         if last_hup.is_none_or(|t| t.elapsed() > Duration::from_secs(1)) {
-            live.signal(Signal::HUP);
+            live.signal("HUP");
             last_hup = Some(Instant::now());
         }
         match sql_totals(&db) {
@@ -1072,9 +917,9 @@ fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
         }
     });
     live.write(&b);
-    live.until_read();
-    live.signal(Signal::TERM);
-    let run = live.finish();
+    live.wait_until_read();
+    live.signal("TERM");
+    let run = live.wait(EXIT_DEADLINE);
     run.assert_success();
     let expected = mawk(FIELD2, &[&a_path, &b_path]);
     assert_counts_eq(&sql_totals(&db).unwrap(), &expected, &run);
@@ -1088,13 +933,13 @@ fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
 
 #[test]
 fn a_second_sigint_gives_up_on_a_failing_final_flush_into_the_fallback() {
-    use rustix::process::Signal;
     let wd = Workdir::new();
     let db = wd.path("t.db");
     let fallback = wd.path("fb.csv");
     let (a, a_path) = batch(&wd, "a.log", "a", 4000, 70);
-    let mut live = Live::statbuf(
+    let mut live = Live::start_piped(
         &wd,
+        STATBUF,
         &[
             os("-k"),
             os("2"),
@@ -1108,14 +953,14 @@ fn a_second_sigint_gives_up_on_a_failing_final_flush_into_the_fallback() {
             db.as_os_str(),
         ],
     );
-    live.until("statbuf to create the table", |_| sql_totals(&db).map(|_| ()));
+    live.poll("statbuf to create the table", |_| sql_totals(&db).map(|_| ()));
     let holder = lock_exclusively(&db);
     live.write(&a);
-    live.until_read();
-    live.signal(Signal::INT);
-    live.until_says("retrying");
-    live.signal(Signal::INT);
-    let run = live.finish();
+    live.wait_until_read();
+    live.signal("INT");
+    live.wait_for_stderr("retrying");
+    live.signal("INT");
+    let run = live.wait(EXIT_DEADLINE);
     holder.execute_batch("COMMIT").expect("releasing the lock");
     drop(holder);
     run.assert_code(130);

@@ -4,193 +4,18 @@
 //! must have counted. Nothing asserts on how long anything took: conditions are polled against
 //! a generous deadline.
 
-use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::live::{Live, PATIENCE, POLL};
 use crate::util::*;
-
-/// How long a polled condition may take before the test gives up on it.
-pub const PATIENCE: Duration = Duration::from_secs(60);
-
-/// How long statbuf may take to exit once signalled.
-pub const EXIT_DEADLINE: Duration = Duration::from_secs(30);
-
-/// How often a polled condition is checked.
-const POLL: Duration = Duration::from_millis(25);
-
-// ------------------------------------------------------------------------------------------
-// A statbuf process running in the background
-// ------------------------------------------------------------------------------------------
-
-/// A statbuf process whose stdout and stderr go to files, so that stderr can be read while it
-/// runs. Dropping it kills the process if it is still running.
-pub struct Live {
-    child: Child,
-    command: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    status: Option<ExitStatus>,
-}
-
-impl Live {
-    /// Starts statbuf in `wd` with `args` and standard input from /dev/null.
-    pub fn start<S: AsRef<OsStr>>(wd: &Workdir, args: &[S]) -> Live {
-        static RUNS: AtomicUsize = AtomicUsize::new(0);
-        let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let stdout = wd.path(&format!("statbuf-run{n}.stdout"));
-        let stderr = wd.path(&format!("statbuf-run{n}.stderr"));
-        let create = |path: &Path| {
-            File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
-        };
-        let command = std::iter::once("statbuf".to_owned())
-            .chain(args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let child = Command::new(STATBUF)
-            .args(args)
-            .current_dir(wd.root())
-            .stdin(Stdio::null())
-            .stdout(create(&stdout))
-            .stderr(create(&stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
-        Live {
-            child,
-            command,
-            stdout,
-            stderr,
-            status: None,
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends a signal by name (`TERM`, `STOP`, `KILL`, ...) with the `kill` utility. The child
-    /// is never reaped before it is signalled, so its pid cannot name another process.
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
-        assert!(status.success(), "kill -{name} {} failed", self.pid());
-    }
-
-    /// What statbuf has written to stderr so far.
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&fs::read(&self.stderr).unwrap_or_default()).into_owned()
-    }
-
-    /// Whether the process has exited (it is reaped then).
-    pub fn exited(&mut self) -> bool {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
-        }
-        self.status.is_some()
-    }
-
-    /// The command, its status and its stderr, for failure messages.
-    pub fn describe(&mut self) -> String {
-        let status = if self.exited() {
-            format!("{}", self.status.unwrap())
-        } else {
-            "still running".to_owned()
-        };
-        format!(
-            "command: {}\nstatus:  {status}\n--- stderr so far ---\n{}\n---",
-            self.command,
-            excerpt(self.stderr().as_bytes(), 3000)
-        )
-    }
-
-    /// Polls `check` until it gives a value; fails if statbuf exits meanwhile or the
-    /// condition does not hold within [`PATIENCE`].
-    pub fn poll<T>(&mut self, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let last = match check() {
-                Ok(value) => return value,
-                Err(last) => last,
-            };
-            if self.exited() {
-                panic!(
-                    "statbuf exited while the test waited for {what}; last look: {last}\n{}",
-                    self.describe()
-                );
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "{what} did not happen within {PATIENCE:?}; last look: {last}\n{}",
-                    self.describe()
-                );
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    /// Waits until stderr contains `needle`.
-    pub fn wait_for_stderr(&mut self, needle: &str) {
-        let path = self.stderr.clone();
-        self.poll(&format!("stderr to contain {needle:?}"), || {
-            let text = String::from_utf8_lossy(&fs::read(&path).unwrap_or_default()).into_owned();
-            if text.contains(needle) {
-                Ok(())
-            } else {
-                Err(format!("stderr: {text:?}"))
-            }
-        });
-    }
-
-    /// Waits for the process to exit (killing it past `within`, which fails the test) and
-    /// returns what it printed.
-    pub fn wait(mut self, within: Duration) -> Run {
-        if self.status.is_none() {
-            self.status = wait_until(&mut self.child, Instant::now() + within);
-        }
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let run = Run {
-            command: self.command.clone(),
-            status: self.status,
-            stdout: fs::read(&self.stdout).unwrap_or_default(),
-            stderr: fs::read(&self.stderr).unwrap_or_default(),
-        };
-        assert!(
-            run.status.is_some(),
-            "statbuf did not exit within {within:?}; it was killed\n{run}"
-        );
-        run
-    }
-
-    /// Sends SIGTERM and checks that statbuf exits 0 after its final flush.
-    pub fn terminate(self) -> Run {
-        self.signal("TERM");
-        let run = self.wait(EXIT_DEADLINE);
-        run.assert_success();
-        run
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 // ------------------------------------------------------------------------------------------
 // Files and counts
@@ -229,7 +54,7 @@ fn wait_for_sql_total(db: &Path, want: i64, abort: &AtomicBool) {
 pub fn wait_for_total(live: &mut Live, db: &Path, want: i64) -> Counts {
     live.poll(
         &format!("the SQLite total to reach {want}"),
-        || match sql_counts(db) {
+        |_| match sql_counts(db) {
             Ok(counts) if total(&counts) >= want => Ok(counts),
             Ok(counts) => Err(format!("total {}", total(&counts))),
             Err(e) => Err(e),
@@ -746,7 +571,7 @@ fn two_rotations_between_two_looks() {
 
     // Once the new file's lines are counted, whatever statbuf does about the intermediate file
     // (read it first, or report its lines as not counted) has been done.
-    live.poll("the lines of the new app.log to be counted", || {
+    live.poll("the lines of the new app.log to be counted", |_| {
         let counts = sql_counts(&db)?;
         let got: i64 = counts
             .iter()

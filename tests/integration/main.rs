@@ -11,6 +11,7 @@ mod faults;
 mod follow;
 mod hostile;
 mod inputs;
+mod live;
 #[cfg(unix)]
 mod progress;
 mod properties;

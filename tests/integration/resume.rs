@@ -11,9 +11,9 @@ use std::time::Duration;
 use statbuf::loggen::{self, LogSpec};
 
 use crate::follow::{
-    EXIT_DEADLINE, Live, append, inode, numbered, numbered_lines, rotate_by_copytruncate, rotate_by_rename,
-    sql_counts,
+    append, inode, numbered, numbered_lines, rotate_by_copytruncate, rotate_by_rename, sql_counts,
 };
+use crate::live::{EXIT_DEADLINE, Live};
 use crate::util::*;
 
 /// `lines` generated access-log lines (field 7 is the request path).

@@ -388,12 +388,7 @@ impl Running {
 
     /// Sends a signal by name (`INT`, `TERM`) with the `kill` utility.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
-        assert!(status.success(), "kill -{name} {} failed", self.pid());
+        send_signal(self.pid(), name);
     }
 
     /// Whether the process has exited yet.
@@ -404,10 +399,7 @@ impl Running {
     /// Waits for the process to exit; fails the test (after killing it) past the deadline.
     pub fn wait(mut self, within: Duration) -> Run {
         let status = wait_until(&mut self.child, Instant::now() + within);
-        if status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        kill_if_running(&mut self.child);
         self.stdin.take();
         let (stdout, stderr) = self.streams.take().unwrap().join();
         let run = Run {
@@ -426,10 +418,25 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        kill_if_running(&mut self.child);
+    }
+}
+
+/// Sends the signal `name` (`INT`, `TERM`, `STOP`, ...) to `pid` with the `kill` utility.
+pub fn send_signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+/// Kills and reaps `child` unless it has exited already.
+pub fn kill_if_running(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
