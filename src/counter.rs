@@ -200,10 +200,7 @@ impl Counts {
                 // reading keys scattered over the arena (see `in_key_order`).
                 let mut rows: Vec<(i64, [u64; 2], usize)> = Vec::with_capacity(len);
                 rows.extend(offsets(&records).map(|at| {
-                    let key = key_at(&records, at);
-                    let mut prefix = [0; 16];
-                    let n = key.len().min(16);
-                    prefix[..n].copy_from_slice(&key[..n]);
+                    let prefix: [u8; 16] = key_prefix(key_at(&records, at));
                     let word = |i: usize| u64::from_be_bytes(prefix[i..i + 8].try_into().unwrap_or_default());
                     (total_at(&records, at), [word(0), word(8)], at)
                 }));
@@ -252,6 +249,14 @@ impl RowOrder {
     }
 }
 
+/// The first `N` bytes of `key`, zero-padded.
+fn key_prefix<const N: usize>(key: &[u8]) -> [u8; N] {
+    let mut prefix = [0; N];
+    let n = key.len().min(N);
+    prefix[..n].copy_from_slice(&key[..n]);
+    prefix
+}
+
 /// Bytes of each key copied beside it by [`in_key_order`].
 const SORT_PREFIX: usize = 32;
 
@@ -261,14 +266,8 @@ const SORT_PREFIX: usize = 32;
 /// order bytewise: a key and the same key followed by zero bytes have equal prefixes and are
 /// told apart whole.
 pub fn in_key_order<'k, T>(rows: impl Iterator<Item = (&'k [u8], T)>) -> Vec<(&'k [u8], T)> {
-    let mut keyed: Vec<([u8; SORT_PREFIX], &[u8], T)> = rows
-        .map(|(key, value)| {
-            let mut prefix = [0; SORT_PREFIX];
-            let n = key.len().min(SORT_PREFIX);
-            prefix[..n].copy_from_slice(&key[..n]);
-            (prefix, key, value)
-        })
-        .collect();
+    let mut keyed: Vec<([u8; SORT_PREFIX], &[u8], T)> =
+        rows.map(|(key, value)| (key_prefix(key), key, value)).collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
     keyed.into_iter().map(|(_, key, value)| (key, value)).collect()
 }

@@ -120,11 +120,12 @@ pub fn links(n: usize) -> Vec<Links> {
     all
 }
 
-/// The shard of a key among `n`: bits of the hash that the maps' own indexes do not use
-/// (hashbrown takes the lowest bits for the slot and the top seven as a tag).
+/// The shard of a key among `n` (0 when `n` is 1): a multiply-shift of bits 16 to 47 of the
+/// hash, which the maps' own indexes leave alone (they take the lowest bits for the slot and
+/// the top 16 as a tag), so keys stay spread over the slots and tags within a shard.
 #[inline]
 fn shard_of(hash: u64, n: usize) -> usize {
-    ((((hash >> 24) as u32) as u64 * n as u64) >> 32) as usize
+    ((u64::from((hash >> 16) as u32) * n as u64) >> 32) as usize
 }
 
 /// Everything a worker needs besides its queue.
@@ -239,11 +240,7 @@ impl Worker<'_> {
             };
             window.stats.matched += 1;
             let hash = window.own.hash(key);
-            let shard = if shards == 1 {
-                self.me
-            } else {
-                shard_of(hash, shards)
-            };
+            let shard = shard_of(hash, shards);
             if shard == self.me {
                 if !batching || key.len() > BATCHED_KEY_BYTES {
                     window.own.add_hashed(hash, key, value);
@@ -347,5 +344,23 @@ fn receive_one(
         Ok(message) => window.receive(from, message),
         // Only a worker that panicked hangs up; it sends nothing more.
         Err(_) => window.sealed[from] = true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_of;
+
+    #[test]
+    fn shards_cover_their_range() {
+        let mut seen = [0usize; 3];
+        let mut hash = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..3000 {
+            hash = hash.wrapping_mul(0x5851_f42d_4c95_7f2d).wrapping_add(1);
+            assert_eq!(shard_of(hash, 1), 0);
+            seen[shard_of(hash, 3)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
+        assert_eq!(shard_of(u64::MAX, 4), 3);
     }
 }
