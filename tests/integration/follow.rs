@@ -21,6 +21,18 @@ use crate::util::*;
 // Files and counts
 // ------------------------------------------------------------------------------------------
 
+/// Starts `statbuf -F [--from-start] -k 1 -i 200ms --sqlite t.db FILES` in `wd`: how the tests
+/// here follow files, counting the first field into `t.db` five times a second.
+fn follow_into_sqlite(wd: &Workdir, from_start: bool, files: &[&str]) -> Live {
+    let mut args = vec!["-F"];
+    if from_start {
+        args.push("--from-start");
+    }
+    args.extend(["-k", "1", "-i", "200ms", "--sqlite", "t.db"]);
+    args.extend(files);
+    Live::start(wd, &args)
+}
+
 /// The per-key totals of the SQLite sink's table, or why they cannot be read yet.
 pub fn sql_counts(db: &Path) -> Result<Counts, String> {
     SqlTable::read(db, "counts")
@@ -233,20 +245,7 @@ fn rename_rotations_while_a_writer_appends_at_full_speed() {
     let log = wd.path("app.log");
     let db = wd.path("t.db");
     File::create(&log).unwrap();
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "--from-start",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "app.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, true, &["app.log"]);
     let abort = Arc::new(AtomicBool::new(false));
     let (lines, inodes) = {
         let (log, db, abort) = (log.clone(), db.clone(), abort.clone());
@@ -316,20 +315,7 @@ fn copytruncate_rotations_while_a_writer_appends() {
     let log = wd.path("app.log");
     let db = wd.path("t.db");
     File::create(&log).unwrap();
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "--from-start",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "app.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, true, &["app.log"]);
     let abort = Arc::new(AtomicBool::new(false));
     let lines = {
         let (log, db, abort) = (log.clone(), db.clone(), abort.clone());
@@ -387,10 +373,7 @@ fn a_file_that_does_not_exist_yet_is_read_once_it_appears() {
     let wd = Workdir::new();
     let log = wd.path("late.log");
     let db = wd.path("t.db");
-    let mut live = Live::start(
-        &wd,
-        &["-F", "-k", "1", "-i", "200ms", "--sqlite", "t.db", "late.log"],
-    );
+    let mut live = follow_into_sqlite(&wd, false, &["late.log"]);
     live.wait_for_stderr("late.log: does not exist yet; waiting for it");
     assert!(!log.exists());
     let (first, mut expected) = numbered_lines("late", 7, 3000);
@@ -418,21 +401,7 @@ fn several_files_at_once() {
     let (b_old, b_old_counts) = numbered_lines("oldb", 4, 1500);
     append(&a, &a_old);
     append(&b, &b_old);
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "--from-start",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "a.log",
-            "b.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, true, &["a.log", "b.log"]);
     wait_for_total(&mut live, &db, 2500);
     let writers: Vec<_> = [(a.clone(), "a"), (b.clone(), "b")]
         .into_iter()
@@ -472,20 +441,7 @@ fn existing_content_is_skipped_by_default_and_counted_with_from_start() {
     let wd = Workdir::new();
     let log = wd.write("app.log", &existing);
     let db = wd.path("t.db");
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "app.log",
-            "sentinel.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, false, &["app.log", "sentinel.log"]);
     live.wait_for_stderr("sentinel.log: does not exist yet");
     let mut rest = b"tial n-1\n".to_vec();
     rest.extend_from_slice(&new);
@@ -500,20 +456,7 @@ fn existing_content_is_skipped_by_default_and_counted_with_from_start() {
     let wd = Workdir::new();
     let log = wd.write("app.log", &existing);
     let db = wd.path("t.db");
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "--from-start",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "app.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, true, &["app.log"]);
     let counted = wait_for_total(&mut live, &db, 1000);
     assert_counts_eq(
         &counted,
@@ -539,20 +482,7 @@ fn two_rotations_between_two_looks() {
     let (d, d_counts) = numbered_lines("d", 3, 500);
     let (e, e_counts) = numbered_lines("e", 3, 300);
     append(&log, &a);
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "--from-start",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "app.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, true, &["app.log"]);
     wait_for_total(&mut live, &db, 1000);
 
     // statbuf is stopped while the file it reads is written to and rotated twice: it finds
@@ -637,20 +567,7 @@ fn an_idle_follower_uses_little_cpu() {
     let wd = Workdir::new();
     let log = wd.write("idle.log", b"before n0\n");
     let db = wd.path("t.db");
-    let mut live = Live::start(
-        &wd,
-        &[
-            "-F",
-            "-k",
-            "1",
-            "-i",
-            "200ms",
-            "--sqlite",
-            "t.db",
-            "idle.log",
-            "sentinel.log",
-        ],
-    );
+    let mut live = follow_into_sqlite(&wd, false, &["idle.log", "sentinel.log"]);
     live.wait_for_stderr("sentinel.log: does not exist yet");
     let before = cpu_time(live.pid());
     let idle = Duration::from_secs(5);
