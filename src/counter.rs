@@ -145,7 +145,7 @@ impl Counts {
     fn grow(&mut self) {
         let slots = (self.slots.len() * 2).max(MIN_SLOTS);
         let mask = slots - 1;
-        self.slots = vec![0; slots];
+        self.slots = zeroed_slots(slots);
         for at in offsets(&self.records) {
             let hash = self.hasher.hash_one(key_at(&self.records, at));
             let mut i = hash as usize & mask;
@@ -161,6 +161,13 @@ impl Counts {
         for (key, total) in other.iter() {
             self.add(key, total);
         }
+    }
+
+    /// Empties the map, keeping its memory for the keys to come.
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.slots.fill(0);
+        self.len = 0;
     }
 
     /// Number of distinct keys.
@@ -330,6 +337,19 @@ fn prefetch<T>(value: &T) {
 }
 
 /// The offset of every record of an arena, in order.
+/// `n` empty slots, their pages already written to. Fresh zeroed memory is mapped to the
+/// system's shared zero page until written; re-indexing reads a slot before writing it, so each
+/// page would fault twice, the second time with a TLB flush on every core running statbuf.
+fn zeroed_slots(n: usize) -> Vec<u64> {
+    const SLOTS_PER_PAGE: usize = 4096 / std::mem::size_of::<u64>();
+    let mut slots = vec![0; n];
+    for page in slots.chunks_mut(SLOTS_PER_PAGE) {
+        // SAFETY: a write of an in-bounds, aligned element; volatile only so it is not elided.
+        unsafe { std::ptr::write_volatile(page.as_mut_ptr(), 0) };
+    }
+    slots
+}
+
 fn offsets(records: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -474,6 +494,26 @@ mod tests {
         }
         let walked: Vec<(&[u8], i64)> = c.iter().take(2).collect();
         assert_eq!(walked, [(&b"key-0"[..], 6), (b"key-1", 9)]);
+    }
+
+    /// A cleared map forgets every key but keeps its index, and counts afresh.
+    #[test]
+    fn cleared_maps_count_afresh() {
+        let mut c = Counts::new();
+        for i in 0..1000u32 {
+            c.add(format!("old-{i}").as_bytes(), 5);
+        }
+        let slots = c.slots.len();
+        c.clear();
+        assert!(c.is_empty());
+        assert_eq!(c.iter().count(), 0);
+        assert_eq!(c.slots.len(), slots);
+        c.add(b"old-1", 2);
+        c.add(b"new", 1);
+        c.add(b"old-1", 3);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get(b"old-1"), Some(5));
+        assert_eq!(c.get(b"new"), Some(1));
     }
 
     #[test]
