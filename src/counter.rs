@@ -43,6 +43,8 @@ const OFFSET_BITS: u64 = (1 << 48) - 1;
 const LOAD_NUMERATOR: usize = 5;
 const LOAD_DENOMINATOR: usize = 8;
 const MIN_SLOTS: usize = 16;
+/// Keys of another map looked up together when merging it (see `merge`).
+const MERGE_AHEAD: usize = 16;
 
 /// Per-key totals. Looking up a key already present allocates nothing.
 #[derive(Clone, Debug, Default)]
@@ -156,10 +158,29 @@ impl Counts {
         }
     }
 
-    /// Adds every total of `other` into `self`.
+    /// Adds every total of `other` into `self`, [`MERGE_AHEAD`] keys at a time: the slots of
+    /// a chunk are asked for, then its records, then the keys are added, so that the waits for
+    /// memory of a large map overlap.
     pub fn merge(&mut self, other: &Counts) {
-        for (key, total) in other.iter() {
-            self.add(key, total);
+        let mut chunk = [(0u64, 0usize); MERGE_AHEAD];
+        let mut offsets = offsets(&other.records);
+        loop {
+            let mut n = 0;
+            for at in offsets.by_ref().take(MERGE_AHEAD) {
+                let hash = self.hash(key_at(&other.records, at));
+                self.prefetch_slot(hash);
+                chunk[n] = (hash, at);
+                n += 1;
+            }
+            if n == 0 {
+                return;
+            }
+            for &(hash, _) in &chunk[..n] {
+                self.prefetch_record(hash);
+            }
+            for &(hash, at) in &chunk[..n] {
+                self.add_hashed(hash, key_at(&other.records, at), total_at(&other.records, at));
+            }
         }
     }
 
@@ -494,6 +515,26 @@ mod tests {
         }
         let walked: Vec<(&[u8], i64)> = c.iter().take(2).collect();
         assert_eq!(walked, [(&b"key-0"[..], 6), (b"key-1", 9)]);
+    }
+
+    /// Merging goes by chunks of keys: a map of many keys, some shared, merges whole.
+    #[test]
+    fn large_maps_merge_whole() {
+        let hasher = KeyHasher::default();
+        let mut a = Counts::with_hasher(hasher.clone());
+        let mut b = Counts::with_hasher(hasher);
+        for i in 0..1000u32 {
+            a.add(format!("k{i}").as_bytes(), 1);
+        }
+        for i in 500..1537u32 {
+            b.add(format!("k{i}").as_bytes(), 10);
+        }
+        a.merge(&b);
+        assert_eq!(a.len(), 1537);
+        assert_eq!(a.iter().map(|(_, total)| total).sum::<i64>(), 1000 + 10 * 1037);
+        assert_eq!(a.get(b"k499"), Some(1));
+        assert_eq!(a.get(b"k500"), Some(11));
+        assert_eq!(a.get(b"k1536"), Some(10));
     }
 
     /// A cleared map forgets every key but keeps its index, and counts afresh.
