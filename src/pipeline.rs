@@ -1,15 +1,16 @@
 //! The threads and channels that connect input, extraction, counting and flushing.
 //!
-//! The dispatcher (the calling thread) hands blocks round-robin to the workers, which split the
-//! keys between them by hash (see `worker`). To flush, it sends a flush marker down every
-//! worker's queue: once every worker has reached it, each holds exactly the counts of its shard
-//! from the blocks dispatched before it, sorts them and hands them over. The sorted shards make
-//! one snapshot, which goes to the flusher thread; workers go on counting while it writes.
+//! The dispatcher (the calling thread) hands each block to the worker with the shortest queue;
+//! the workers split the keys between them by hash (see `worker`). To flush, it sends a flush
+//! marker down every worker's queue: once every worker has reached it, each holds exactly the
+//! counts of its shard from the blocks dispatched before it, sorts them and hands them over.
+//! The sorted shards make one snapshot, which goes to the flusher thread; workers go on
+//! counting while it writes.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded, select, unbounded};
 
 use anyhow::Context;
 
@@ -210,7 +211,7 @@ pub fn run(
 
 struct Dispatcher<'m> {
     workers: Vec<Sender<WorkerMessage>>,
-    /// The worker that gets the next block.
+    /// The worker looked at first for the next block (so that ties go round).
     next: usize,
     partials: Receiver<Partial>,
     snapshots: Sender<Arc<Snapshot>>,
@@ -238,10 +239,29 @@ impl Dispatcher<'_> {
         if let Some(position) = block.position.take() {
             self.advance(position);
         }
+        // The block goes to the worker with the shortest queue, or when every queue is full to
+        // the first that has room: workers do not count at the same speed (one may share its
+        // core with the reader), and handing them blocks in turn would leave the faster one
+        // idle. Each queue stays in order, which is all a flush marker needs.
         // A worker only goes away if it panicked, and its panic ends the run (the thread scope
         // raises it again); meanwhile the others neither wait for it nor count its blocks.
-        let _ = self.workers[self.next].send(WorkerMessage::Block(block));
-        self.next = (self.next + 1) % self.workers.len();
+        let n = self.workers.len();
+        let shortest = (0..n)
+            .map(|i| (self.next + i) % n)
+            .min_by_key(|&i| self.workers[i].len())
+            .unwrap_or(0);
+        self.next = (shortest + 1) % n;
+        let block = match self.workers[shortest].try_send(WorkerMessage::Block(block)) {
+            Err(TrySendError::Full(block)) => block,
+            Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+        };
+        let mut select = Select::new();
+        for worker in &self.workers {
+            select.send(worker);
+        }
+        let operation = select.select();
+        let index = operation.index();
+        let _ = operation.send(&self.workers[index], block);
     }
 
     /// Collects every worker's counts into one snapshot and hands it to the flusher.
