@@ -32,7 +32,8 @@ pub type KeyHasher = foldhash::fast::RandomState;
 const HEADER: usize = 12;
 
 /// The longest key a record can hold (its length is stored in 32 bits). `--max-line-bytes`
-/// cannot exceed it, so no key that reaches a map is longer.
+/// cannot exceed it, and a worker counts a line whose (composite) key is longer as oversize,
+/// so no key that reaches a map is longer.
 pub const MAX_KEY_BYTES: usize = u32::MAX as usize;
 
 /// A slot: the top 16 bits of the key's hash, above the record's offset plus one (0 is empty).
@@ -47,7 +48,7 @@ const MIN_SLOTS: usize = 16;
 const MERGE_AHEAD: usize = 16;
 
 /// Per-key totals. Looking up a key already present allocates nothing.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Counts {
     records: Vec<u8>,
     /// A power of two of slots, or none before the first key.
@@ -201,6 +202,7 @@ impl Counts {
     }
 
     /// Every key and its total, in the order the keys first came.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], i64)> + '_ {
         let records = &self.records;
         offsets(records).map(|at| (key_at(records, at), total_at(records, at)))
@@ -212,7 +214,8 @@ impl Counts {
     }
 
     /// The totals in `order`, for keys of `parts` parts. The index is freed first: the order
-    /// costs 16 bytes a key.
+    /// kept costs 16 bytes a key, and sorting it up to 64 more for a while (a key prefix
+    /// beside each row).
     pub fn into_sorted(self, order: RowOrder, parts: usize) -> Sorted {
         let Counts {
             records, slots, len, ..
@@ -300,6 +303,7 @@ pub fn in_key_order<'k, T>(rows: impl Iterator<Item = (&'k [u8], T)>) -> Vec<(&'
     keyed.into_iter().map(|(_, key, value)| (key, value)).collect()
 }
 
+#[cfg(test)]
 impl FromIterator<(Vec<u8>, i64)> for Counts {
     fn from_iter<I: IntoIterator<Item = (Vec<u8>, i64)>>(pairs: I) -> Counts {
         let mut counts = Counts::new();
@@ -357,7 +361,6 @@ fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// The offset of every record of an arena, in order.
 /// `n` empty slots, their pages already written to. Fresh zeroed memory is mapped to the
 /// system's shared zero page until written; re-indexing reads a slot before writing it, so each
 /// page would fault twice, the second time with a TLB flush on every core running statbuf.
@@ -371,6 +374,7 @@ fn zeroed_slots(n: usize) -> Vec<u64> {
     slots
 }
 
+/// The offset of every record of an arena, in order.
 fn offsets(records: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {

@@ -14,7 +14,7 @@
 
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 
-use crate::counter::{Counts, KeyHasher, LineStats, RowOrder, Sorted};
+use crate::counter::{Counts, KeyHasher, LineStats, MAX_KEY_BYTES, RowOrder, Sorted};
 use crate::extract::{Extractor, Outcome};
 use crate::input::{self, Block, BufferPool};
 use crate::progress::Meter;
@@ -214,6 +214,10 @@ impl Worker<'_> {
                     said_full = false;
                     self.seal(&mut window);
                     let done = std::mem::replace(&mut window, self.new_window(n));
+                    // The foreign maps, emptied by the seal, and the spare ones keep their
+                    // memory for the next window.
+                    window.foreign = done.foreign;
+                    window.spare = done.spare;
                     let partial = Partial {
                         rows: done.own.into_sorted(self.order, self.parts),
                         stats: done.stats,
@@ -259,6 +263,12 @@ impl Worker<'_> {
                     continue;
                 }
             };
+            // A composite key of a line near --max-line-bytes (a field twice, say) can be
+            // longer than a record holds: the line is then one too long to count.
+            if key.len() > MAX_KEY_BYTES {
+                window.stats.oversize += 1;
+                continue;
+            }
             window.stats.matched += 1;
             let hash = window.own.hash(key);
             let shard = shard_of(hash, shards);

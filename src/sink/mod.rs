@@ -52,6 +52,7 @@ impl Snapshot {
     }
 
     /// A snapshot of `counts`, by count.
+    #[cfg(test)]
     pub fn of_counts(
         window_start: SystemTime,
         window_end: SystemTime,
