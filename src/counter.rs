@@ -15,7 +15,7 @@
 //!
 //! With a million keys, the slot and the record are both far from the CPU's caches; the worker
 //! therefore looks up keys in batches and asks for each one's slot, then its record, ahead of
-//! the lookup ([`Counts::prefetch_slot`], [`Counts::prefetch_record`]), so that the waits
+//! the lookup ([`Counts::prefetch_slot`], [`Counts::add_prefetched`]), so that the waits
 //! overlap instead of following each other.
 
 use std::cmp::Ordering;
@@ -130,7 +130,7 @@ impl Counts {
     /// Asks the CPU for the record that the slot a lookup of `hash` starts at points to, if
     /// that slot's hash bits are the key's (best after `prefetch_slot`).
     #[inline]
-    pub fn prefetch_record(&self, hash: u64) {
+    fn prefetch_record(&self, hash: u64) {
         let Some(&slot) = self.slots.get(hash as usize & self.slots.len().wrapping_sub(1)) else {
             return;
         };
@@ -160,28 +160,35 @@ impl Counts {
     }
 
     /// Adds every total of `other` into `self`, [`MERGE_AHEAD`] keys at a time: the slots of
-    /// a chunk are asked for, then its records, then the keys are added, so that the waits for
-    /// memory of a large map overlap.
+    /// a chunk are asked for, then the chunk is added with [`Counts::add_prefetched`].
     pub fn merge(&mut self, other: &Counts) {
-        let mut chunk = [(0u64, 0usize); MERGE_AHEAD];
+        let mut chunk: [(u64, &[u8], i64); MERGE_AHEAD] = [(0, &[], 0); MERGE_AHEAD];
         let mut offsets = offsets(&other.records);
         loop {
             let mut n = 0;
             for at in offsets.by_ref().take(MERGE_AHEAD) {
-                let hash = self.hash(key_at(&other.records, at));
+                let key = key_at(&other.records, at);
+                let hash = self.hash(key);
                 self.prefetch_slot(hash);
-                chunk[n] = (hash, at);
+                chunk[n] = (hash, key, total_at(&other.records, at));
                 n += 1;
             }
             if n == 0 {
                 return;
             }
-            for &(hash, _) in &chunk[..n] {
-                self.prefetch_record(hash);
-            }
-            for &(hash, at) in &chunk[..n] {
-                self.add_hashed(hash, key_at(&other.records, at), total_at(&other.records, at));
-            }
+            self.add_prefetched(&chunk[..n]);
+        }
+    }
+
+    /// Adds keys (hash, key, value) whose slots were asked for a while ago
+    /// ([`Counts::prefetch_slot`]): asks for all their records first, then adds them, so that
+    /// the waits for memory of a large map overlap instead of following each other.
+    pub fn add_prefetched(&mut self, keys: &[(u64, &[u8], i64)]) {
+        for &(hash, _, _) in keys {
+            self.prefetch_record(hash);
+        }
+        for &(hash, key, value) in keys {
+            self.add_hashed(hash, key, value);
         }
     }
 

@@ -67,14 +67,13 @@ impl Batch {
 
     /// Counts the batch into `counts` and empties it.
     fn add_to(&mut self, counts: &mut Counts) {
-        for &(hash, _, _) in &self.entries {
-            counts.prefetch_record(hash);
-        }
+        let mut keys: [(u64, &[u8], i64); BATCH_KEYS] = [(0, &[], 0); BATCH_KEYS];
         let mut start = 0;
-        for &(hash, value, end) in &self.entries {
-            counts.add_hashed(hash, &self.keys[start..end], value);
+        for (slot, &(hash, value, end)) in keys.iter_mut().zip(&self.entries) {
+            *slot = (hash, &self.keys[start..end], value);
             start = end;
         }
+        counts.add_prefetched(&keys[..self.entries.len()]);
         self.entries.clear();
         self.keys.clear();
     }
