@@ -115,20 +115,31 @@ impl Tmux {
     }
 
     /// Waits until `f` of the pane's log is `Some`; fails the test past the deadline.
-    pub fn wait_log<T>(&self, what: &str, mut f: impl FnMut(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + DEADLINE;
+    pub fn wait_log<T>(&self, what: &str, f: impl FnMut(&str) -> Option<T>) -> T {
+        self.poll_log(DEADLINE, f)
+            .unwrap_or_else(|| self.fail_waiting(what))
+    }
+
+    /// Polls `f` of the pane's log for at most `wait`.
+    pub fn poll_log<T>(&self, wait: Duration, mut f: impl FnMut(&str) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + wait;
         loop {
             if let Some(t) = f(&String::from_utf8_lossy(&self.log())) {
-                return t;
+                return Some(t);
             }
-            assert!(
-                Instant::now() < deadline,
-                "waited {DEADLINE:?} for {what}; the pane shows:\n{}\nits log:\n{}",
-                self.screen(),
-                excerpt(&self.log(), 6000).escape_debug()
-            );
+            if Instant::now() >= deadline {
+                return None;
+            }
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn fail_waiting(&self, what: &str) -> ! {
+        panic!(
+            "waited {DEADLINE:?} for {what}; the pane shows:\n{}\nits log:\n{}",
+            self.screen(),
+            excerpt(&self.log(), 6000).escape_debug()
+        )
     }
 
     /// Waits for a script started by [`Tmux::run`] to end and returns its exit status.
@@ -187,6 +198,12 @@ fn bytes_shown(frame: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The rate a bar frame shows (`... [===>   ] 1.20 MiB/s ETA 3s ...`).
+fn rate_shown(frame: &str) -> &str {
+    let after_bar = frame.rsplit_once(']').map_or("", |(_, rest)| rest);
+    after_bar.split(BAR_MARK).next().unwrap_or_default().trim()
 }
 
 /// Waits until the screen shows the summary line, then checks that it stands alone on its
@@ -257,19 +274,38 @@ fn file_bar_updates_in_a_terminal_and_is_cleared() {
         total
     });
 
-    // The bar is drawn, and its bytes move on each time some output is taken.
-    let mut seen = vec![tmux.wait_log("a progress bar", |log| {
-        frames(log, BAR_MARK).last().map(|f| bytes_shown(f))
-    })];
+    // The bar is drawn; while no output is taken the pipeline stands still, and the bar is
+    // still redrawn: the same bytes, with a rate that falls instead of a stale one.
+    let stalled = tmux.wait_log("the stalled bar to be redrawn with a new rate", |log| {
+        frames(log, BAR_MARK).windows(2).find_map(|w| {
+            let same_bytes = bytes_shown(w[0]) == bytes_shown(w[1]);
+            (same_bytes && rate_shown(w[0]) != rate_shown(w[1])).then(|| bytes_shown(w[1]))
+        })
+    });
+    // Its bytes move on each time enough output is taken. How much is enough depends on how
+    // large the snapshot being written is, which depends on how fast the machine counted
+    // before its first flush: output is taken a mebibyte at a time until the bar moves.
+    let mut seen = vec![stalled];
     for _ in 0..3 {
-        more.send(Some(4 << 20)).unwrap();
         let before = seen.clone();
-        seen.push(tmux.wait_log("the progress bar to move on", |log| {
-            frames(log, BAR_MARK)
-                .iter()
-                .map(|f| bytes_shown(f))
-                .find(|b| !before.contains(b))
-        }));
+        // Only frames drawn from now on show whether taking output moved the bar.
+        let from = tmux.log().len();
+        let deadline = Instant::now() + DEADLINE;
+        let moved = loop {
+            more.send(Some(1 << 20)).unwrap();
+            let moved = tmux.poll_log(Duration::from_millis(500), |log| {
+                frames(log.get(from..).unwrap_or_default(), BAR_MARK)
+                    .iter()
+                    .map(|f| bytes_shown(f))
+                    .find(|b| !before.contains(b))
+            });
+            match moved {
+                Some(bytes) => break bytes,
+                None if Instant::now() < deadline => continue,
+                None => tmux.fail_waiting("the progress bar to move on"),
+            }
+        };
+        seen.push(moved);
     }
     let log_text = String::from_utf8_lossy(&tmux.log()).into_owned();
     let frame = frames(&log_text, BAR_MARK)
