@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::input::Input;
 use crate::pipeline::{self, Control, RunReport};
 use crate::progress::{self, Display, Meter, Situation, When};
-use crate::sink::{CsvSink, Sink, SqliteSink, StdoutSink};
+use crate::sink;
 
 /// Exit status after a second interrupt cut the final flush short (128 + SIGINT, as shells do).
 const EXIT_ABORTED: u8 = 130;
@@ -28,7 +28,7 @@ pub struct Ui {
 
 /// Runs statbuf; an error here (a sink that cannot be opened) is reported by the caller.
 pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
-    let sinks = open_sinks(&config)?;
+    let sinks = sink::open_all(&config)?;
     let control = forward_signals()?;
     let ticks = match config.interval {
         Some(interval) => crossbeam_channel::tick(interval),
@@ -49,7 +49,7 @@ pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
 
 /// Starts the progress display if the flags and the terminal call for one.
 fn start_display(config: &Config, ui: Ui, meter: &Meter) -> Option<Display> {
-    let situation = Situation::current(config.quiet, config.stdout.is_some());
+    let situation = Situation::current(config.quiet, config.stdout().is_some());
     let target = progress::target(ui.progress, situation)?;
     let total = if ui.follow {
         None
@@ -75,25 +75,6 @@ fn total_bytes(inputs: &[Input]) -> Option<u64> {
         }
     }
     Some(total)
-}
-
-fn open_sinks(config: &Config) -> anyhow::Result<Vec<Box<dyn Sink>>> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    if let Some((path, table)) = &config.sqlite {
-        sinks.push(Box::new(SqliteSink::open(path, table, &config.schema)?));
-    }
-    if let Some(path) = &config.csv {
-        sinks.push(Box::new(CsvSink::open(path, config.schema.clone())?));
-    }
-    if let Some(stdout) = &config.stdout {
-        sinks.push(Box::new(StdoutSink::new(
-            stdout.format,
-            config.schema.clone(),
-            stdout.top,
-            config.interval.is_some(),
-        )));
-    }
-    Ok(sinks)
 }
 
 /// SIGINT and SIGTERM stop the run (after a final flush); SIGHUP and SIGUSR1 flush now.

@@ -92,6 +92,28 @@ pub enum Store {
     File { files: Vec<FilePosition> },
     /// In a SQLite database, committed with the counts.
     Sqlite { database: PathBuf, table: String },
+    /// In a PostgreSQL database, committed with the counts, under this machine's host id.
+    /// `server` is `user@host:port/dbname`, never a password.
+    Postgres {
+        server: String,
+        table: String,
+        host_id: String,
+    },
+}
+
+impl Store {
+    /// The flags that name this store, for messages.
+    fn flags(&self) -> String {
+        match self {
+            Store::File { .. } => "no --sqlite or --postgres".to_string(),
+            Store::Sqlite { database, table } => format!("--sqlite {} --table {table}", database.display()),
+            Store::Postgres {
+                server,
+                table,
+                host_id,
+            } => format!("--postgres {server} --table {table} --host-id {host_id}"),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -230,17 +252,12 @@ pub fn resume(
             state_for_offsets: None,
             lock_only: Some(state),
         }),
-        (_, Some(Store::Sqlite { database, table })) => bail!(
-            "{}: its offsets are kept in table {table} of {}; run with --sqlite {} --table {table}, \
+        (store, Some(saved)) => bail!(
+            "{}: its offsets are kept with {}, but this run has {}; run with the same flags, \
              or use another state file",
             path.display(),
-            database.display(),
-            database.display()
-        ),
-        (Some(_), Some(Store::File { .. })) => bail!(
-            "{}: keeps offsets itself, but with --sqlite they are committed in the database; \
-             use another state file with --sqlite",
-            path.display()
+            saved.flags(),
+            store.map_or_else(|| "no --sqlite or --postgres".to_string(), |s| s.flags())
         ),
     }
 }

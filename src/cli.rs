@@ -185,11 +185,29 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = SINKS)]
     pub sqlite: Option<PathBuf>,
 
-    /// SQLite table for the totals
+    /// Add the counts to this PostgreSQL database (a URL or key=value connection string)
+    ///
+    /// postgresql://USER@HOST:PORT/DB or 'host=HOST dbname=DB ...', with PGHOST, PGPORT, PGUSER,
+    /// PGDATABASE, PGPASSWORD, PGSSLMODE, PGCONNECT_TIMEOUT and ~/.pgpass (mode 0600) used for
+    /// what it leaves out, as psql does; sslmode disable, prefer (default) or require. Each
+    /// flush adds to the table in one transaction, which also holds the offsets with --state.
+    /// Works with CockroachDB, YugabyteDB and Citus as well. See POSTGRESQL in the man page.
+    #[arg(long, value_name = "URL", help_heading = SINKS)]
+    pub postgres: Option<String>,
+
+    /// Name of this machine in PostgreSQL's checkpoint table (default: the host name)
+    ///
+    /// With --state and --postgres, the offsets of each input file are kept per host id, so
+    /// that many machines can flush into one database. Two live runs with the same host id
+    /// and table are refused.
+    #[arg(long = "host-id", value_name = "ID", help_heading = SINKS)]
+    pub host_id: Option<String>,
+
+    /// Table for the totals (SQLite and PostgreSQL)
     #[arg(long, value_name = "NAME", default_value = "counts", help_heading = SINKS)]
     pub table: String,
 
-    /// Print to stdout even when --csv or --sqlite is given
+    /// Print to stdout even when another sink is given
     #[arg(long, help_heading = SINKS)]
     pub stdout: bool,
 

@@ -54,6 +54,24 @@ pub struct StdoutOptions {
     pub top: Option<usize>,
 }
 
+/// One sink, resolved from the flags; `sink::open_all` builds them.
+#[derive(Clone, Debug)]
+pub enum SinkSpec {
+    Stdout(StdoutOptions),
+    Csv(PathBuf),
+    Sqlite {
+        path: PathBuf,
+        table: String,
+    },
+    Postgres {
+        /// The connection string as given; it may hold a password, so it is never shown.
+        conninfo: String,
+        table: String,
+        /// Names this machine's rows in the checkpoint table (`--host-id`).
+        host_id: String,
+    },
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Inputs in the order they are read.
@@ -63,10 +81,8 @@ pub struct Config {
     pub schema: KeySchema,
     /// Flush every this long; `None` flushes only at the end.
     pub interval: Option<Duration>,
-    pub stdout: Option<StdoutOptions>,
-    pub csv: Option<PathBuf>,
-    /// The SQLite database and its table.
-    pub sqlite: Option<(PathBuf, String)>,
+    /// Every sink, in the order they are written.
+    pub sinks: Vec<SinkSpec>,
     pub read: ReadOptions,
     /// Extract threads.
     pub workers: usize,
@@ -164,11 +180,7 @@ impl Config {
                 format!("must be at most {} (4 GiB)", counter::MAX_KEY_BYTES),
             ));
         }
-        let stdout =
-            (args.stdout || (args.csv.is_none() && args.sqlite.is_none())).then_some(StdoutOptions {
-                format: args.format,
-                top: args.top,
-            });
+        let sinks = sink_specs(&args)?;
         let inputs = if args.files.is_empty() {
             vec![Input::Stdin]
         } else {
@@ -195,9 +207,7 @@ impl Config {
             },
             schema,
             interval,
-            stdout,
-            csv: args.csv,
-            sqlite: args.sqlite.map(|path| (path, args.table)),
+            sinks,
             read: ReadOptions {
                 block_size: args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE),
                 max_line_bytes: args.max_line_bytes,
@@ -218,6 +228,60 @@ impl Config {
             max_keys: args.max_keys,
         })
     }
+}
+
+impl Config {
+    /// The stdout sink's settings, if counts are printed.
+    pub fn stdout(&self) -> Option<&StdoutOptions> {
+        self.sinks.iter().find_map(|spec| match spec {
+            SinkSpec::Stdout(options) => Some(options),
+            _ => None,
+        })
+    }
+}
+
+/// The sinks the flags ask for: stdout unless another sink is named (or `--stdout`).
+fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
+    let mut sinks = Vec::new();
+    if let Some(path) = &args.sqlite {
+        sinks.push(SinkSpec::Sqlite {
+            path: path.clone(),
+            table: args.table.clone(),
+        });
+    }
+    if let Some(conninfo) = &args.postgres {
+        let host_id = match &args.host_id {
+            Some(id) if id.is_empty() => return Err(usage("--host-id", "must not be empty")),
+            Some(id) => id.clone(),
+            None => machine_name(),
+        };
+        sinks.push(SinkSpec::Postgres {
+            conninfo: conninfo.clone(),
+            table: args.table.clone(),
+            host_id,
+        });
+    }
+    if args.sqlite.is_some() && args.postgres.is_some() && args.state.is_some() {
+        return Err(usage(
+            "--state",
+            "offsets are committed with the counts into one database: use --sqlite or --postgres with --state, not both",
+        ));
+    }
+    if let Some(path) = &args.csv {
+        sinks.push(SinkSpec::Csv(path.clone()));
+    }
+    if args.stdout || sinks.is_empty() {
+        sinks.push(SinkSpec::Stdout(StdoutOptions {
+            format: args.format,
+            top: args.top,
+        }));
+    }
+    Ok(sinks)
+}
+
+/// The machine's host name, the default `--host-id`.
+fn machine_name() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
 /// `-d`: one byte, or `\t` spelled out.
@@ -378,13 +442,19 @@ mod tests {
     #[test]
     fn sinks_and_inputs() {
         let c = config(&["--sqlite", "t.db", "a", "-", "b"]).unwrap();
-        assert!(c.stdout.is_none());
+        assert!(c.stdout().is_none());
         assert_eq!(c.inputs[1], Input::Stdin);
         assert!(
             config(&["--sqlite", "t.db", "--stdout"])
                 .unwrap()
-                .stdout
+                .stdout()
                 .is_some()
+        );
+        let c = config(&["--postgres", "host=db", "--host-id", "web1"]).unwrap();
+        assert!(
+            matches!(&c.sinks[..], [SinkSpec::Postgres { host_id, .. }] if host_id == "web1"),
+            "{:?}",
+            c.sinks
         );
         assert_eq!(config(&[]).unwrap().inputs, [Input::Stdin]);
         assert_eq!(

@@ -60,7 +60,7 @@ pub struct RunReport {
 /// returned; everything after is in the report.
 pub fn run(
     config: &Config,
-    sinks: Vec<Box<dyn Sink>>,
+    mut sinks: Vec<Box<dyn Sink>>,
     ticks: Receiver<Instant>,
     control: Receiver<Control>,
     meter: &Meter,
@@ -71,12 +71,10 @@ pub fn run(
     // Held until the run ends, when the state file's lock is all it is for.
     let mut _lock = None;
     if let Some(path) = &config.state {
-        let keeper = sinks
-            .iter()
-            .find_map(|s| s.checkpoint_store().map(|store| (s, store)));
-        let store = keeper.as_ref().map(|(_, store)| store.clone());
-        let resumption = checkpoint::resume(path, store, || match keeper {
-            Some((sink, _)) => sink.load_checkpoint(),
+        let mut keeper = sinks.iter_mut().find_map(|s| s.commits_offsets());
+        let store = keeper.as_ref().map(|k| k.store());
+        let resumption = checkpoint::resume(path, store, || match keeper.as_mut() {
+            Some(keeper) => keeper.load_checkpoint(),
             None => Ok(Checkpoint::default()),
         })?;
         config.read.resume = Some(resumption.checkpoint);

@@ -1,19 +1,60 @@
 //! Where flushed counts go: one `Sink` per target, one module per kind.
 
+//!
+//! `open_all` builds the sinks `Config` resolved, in its order. A new kind of sink is a new
+//! module implementing [`Sink`] (and [`CommitsOffsets`] if it can commit offsets with its
+//! counts), a `SinkSpec` variant, and one arm in `open_all`; see docs/ARCHITECTURE.md.
+
 mod csv;
+mod postgres;
+mod sql;
 mod sqlite;
 mod stdout;
 
 pub use self::csv::CsvSink;
+pub use self::postgres::{PostgresSink, key_text};
 pub use self::sqlite::SqliteSink;
 pub use self::stdout::StdoutSink;
 
 use std::time::SystemTime;
 
 use crate::checkpoint::{Checkpoint, Store};
+use crate::config::{Config, SinkSpec};
 use crate::counter::{Counts, RowOrder, Sorted};
 use crate::key::KeySchema;
 use crate::timefmt::rfc3339;
+
+/// Opens every sink the configuration names, in its order.
+pub fn open_all(config: &Config) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    let schema = &config.schema;
+    config
+        .sinks
+        .iter()
+        .map(|spec| -> anyhow::Result<Box<dyn Sink>> {
+            Ok(match spec {
+                SinkSpec::Stdout(options) => Box::new(StdoutSink::new(
+                    options.format,
+                    schema.clone(),
+                    options.top,
+                    config.interval.is_some(),
+                )),
+                SinkSpec::Csv(path) => Box::new(CsvSink::open(path, schema.clone())?),
+                SinkSpec::Sqlite { path, table } => Box::new(SqliteSink::open(path, table, schema)?),
+                SinkSpec::Postgres {
+                    conninfo,
+                    table,
+                    host_id,
+                } => Box::new(PostgresSink::open(
+                    conninfo,
+                    table,
+                    schema,
+                    host_id,
+                    config.state.is_some(),
+                )?),
+            })
+        })
+        .collect()
+}
 
 /// The counts gathered over one window, as every sink receives them.
 #[derive(Clone, Debug)]
@@ -97,6 +138,31 @@ impl Snapshot {
         }
     }
 
+    /// This snapshot without the counts of `earlier`, which it absorbed: what is left to
+    /// write once `earlier` is known to be written. Keys whose totals cancel are left out.
+    /// Only a sink settling a write of unknown outcome needs it, so it is not fast.
+    pub fn without(&self, earlier: &Snapshot) -> Snapshot {
+        let mut difference = Counts::new();
+        for (key, total) in self.rows() {
+            difference.add(key, total);
+        }
+        for (key, total) in earlier.rows() {
+            difference.add(key, total.wrapping_neg());
+        }
+        let difference = difference.into_sorted(self.order, self.parts);
+        let mut left = Counts::new();
+        for i in 0..difference.len() {
+            let (key, total) = difference.row(i);
+            if total != 0 {
+                left.add(key, total);
+            }
+        }
+        let runs = vec![left.into_sorted(self.order, self.parts)];
+        let mut rest = Snapshot::new(self.window_start, self.window_end, runs, self.parts, self.order);
+        rest.checkpoint.clone_from(&self.checkpoint);
+        rest
+    }
+
     pub fn start_text(&self) -> String {
         rfc3339(self.window_start)
     }
@@ -164,15 +230,24 @@ pub trait Sink: Send {
         RowOrder::ByCount
     }
 
-    /// Where this sink keeps checkpoints, if it commits them with the counts.
-    fn checkpoint_store(&self) -> Option<Store> {
+    /// This sink as one that commits input offsets with its counts, if it is one.
+    fn commits_offsets(&mut self) -> Option<&mut dyn CommitsOffsets> {
         None
     }
+}
 
-    /// The checkpoint this sink holds (see `checkpoint_store`).
-    fn load_checkpoint(&self) -> anyhow::Result<Checkpoint> {
-        Ok(Checkpoint::default())
-    }
+/// A sink that commits the input offsets a snapshot carries in the same transaction as its
+/// counts, so that a run with `--state` resumes exactly where the counts stop: after a crash
+/// either both are there or neither.
+///
+/// The pipeline asks a sink for this trait, never for a concrete sink; with `--state` it
+/// loads the checkpoint from here, and the state file only names the store.
+pub trait CommitsOffsets {
+    /// Where the offsets are kept, as the state file names it.
+    fn store(&self) -> Store;
+
+    /// The offsets committed so far.
+    fn load_checkpoint(&mut self) -> anyhow::Result<Checkpoint>;
 }
 
 /// The header row shared by the CSV formats: window, key columns, count.
@@ -265,5 +340,24 @@ mod tests {
         snapshot.absorb(&later);
         let doubled: Vec<(&[u8], i64)> = expected.iter().map(|&(k, n)| (k, 2 * n)).collect();
         assert_eq!(snapshot.rows().collect::<Vec<_>>(), doubled);
+    }
+
+    /// What a snapshot holds beyond one it absorbed: the later counts, keys that cancel out
+    /// left out.
+    #[test]
+    fn without_takes_an_absorbed_snapshot_back_out() {
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let sent = Snapshot::of_counts(t(10), t(20), counts(&[(b"a", 1), (b"b", 5)]), 1);
+        let mut backlog = sent.clone();
+        backlog.absorb(&Snapshot::of_counts(
+            t(20),
+            t(30),
+            counts(&[(b"a", 7), (b"c", -2)]),
+            1,
+        ));
+        let rest = backlog.without(&sent);
+        let rows: Vec<(&[u8], i64)> = rest.rows().collect();
+        assert_eq!(rows, [(&b"a"[..], 7), (b"c", -2)]);
+        assert!(backlog.without(&backlog).is_empty());
     }
 }

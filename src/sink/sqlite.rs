@@ -28,10 +28,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::checkpoint::{Checkpoint, FilePosition, Store};
 use crate::counter::{self, RowOrder};
 use crate::key::KeySchema;
-use crate::sink::{Sink, Snapshot};
-
-/// Offsets of the input files, per counts table, committed with the counts they cover.
-const CHECKPOINT_TABLE: &str = "statbuf_checkpoint";
+use crate::sink::sql::{self, CHECKPOINT_TABLE, ColumnTypes, quote};
+use crate::sink::{CommitsOffsets, Sink, Snapshot};
 
 /// How long a flush waits for another connection's lock before it fails and is retried.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -90,18 +88,12 @@ impl SqliteSink {
             Ok(())
         };
         setup().map_err(|e| describe(path, e))?;
-        let keys: Vec<String> = schema.names().iter().map(|n| quote(n)).collect();
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {table_q} ({columns}, count INTEGER NOT NULL, \
-             first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY ({keys})) WITHOUT ROWID",
-            table_q = quote(table),
-            columns = keys
-                .iter()
-                .map(|k| format!("{k} TEXT NOT NULL"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            keys = keys.join(", "),
-        );
+        let types = ColumnTypes {
+            key: "TEXT",
+            count: "INTEGER",
+            time: "TEXT",
+        };
+        let create = sql::create_counts_table(table, schema, &types, " WITHOUT ROWID");
         connection
             .execute(&create, [])
             .with_context(|| format!("{}: creating table {table}", path.display()))?;
@@ -113,8 +105,8 @@ impl SqliteSink {
             connection,
             file_id: (meta.dev(), meta.ino()),
             schema: schema.clone(),
-            upsert_one: upsert_sql(table, &keys, 1),
-            upsert_many: upsert_sql(table, &keys, ROWS_PER_STATEMENT),
+            upsert_one: upsert_sql(table, schema, 1),
+            upsert_many: upsert_sql(table, schema, ROWS_PER_STATEMENT),
         })
     }
 
@@ -224,15 +216,8 @@ impl Sink for SqliteSink {
         RowOrder::ByKey
     }
 
-    fn checkpoint_store(&self) -> Option<Store> {
-        Some(Store::Sqlite {
-            database: crate::input::absolute(&self.path),
-            table: self.table.clone(),
-        })
-    }
-
-    fn load_checkpoint(&self) -> anyhow::Result<Checkpoint> {
-        self.checkpoint()
+    fn commits_offsets(&mut self) -> Option<&mut dyn CommitsOffsets> {
+        Some(self)
     }
 
     fn write(&mut self, snapshot: &Snapshot) -> anyhow::Result<()> {
@@ -240,6 +225,19 @@ impl Sink for SqliteSink {
             return Ok(());
         }
         self.write_rows(snapshot)
+    }
+}
+
+impl CommitsOffsets for SqliteSink {
+    fn store(&self) -> Store {
+        Store::Sqlite {
+            database: crate::input::absolute(&self.path),
+            table: self.table.clone(),
+        }
+    }
+
+    fn load_checkpoint(&mut self) -> anyhow::Result<Checkpoint> {
+        self.checkpoint()
     }
 }
 
@@ -258,8 +256,8 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
 
 /// The upsert of `rows` rows: `?1` and `?2` are the window's start and end, then each row's
 /// key parts and count.
-fn upsert_sql(table: &str, keys: &[String], rows: usize) -> String {
-    let per_row = keys.len() + 1;
+fn upsert_sql(table: &str, schema: &KeySchema, rows: usize) -> String {
+    let per_row = schema.parts() + 1;
     let values: Vec<String> = (0..rows)
         .map(|row| {
             let first = 3 + row * per_row;
@@ -268,12 +266,15 @@ fn upsert_sql(table: &str, keys: &[String], rows: usize) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {table_q} ({keys}, count, first_seen, last_seen) VALUES {values} \
-         ON CONFLICT ({keys}) DO UPDATE SET count = count + excluded.count, \
-         last_seen = excluded.last_seen",
+        "INSERT INTO {table_q} ({columns}) VALUES {values} {update}",
         table_q = quote(table),
-        keys = keys.join(", "),
+        columns = sql::counts_columns(schema)
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", "),
         values = values.join(", "),
+        update = sql::add_on_conflict(schema, &quote(table)),
     )
 }
 
@@ -302,12 +303,6 @@ fn checkpoint_ddl() -> String {
     )
 }
 
-/// An identifier, double-quoted for SQL. Table and column names are validated before they get
-/// here; quoting keeps a keyword such as `order` usable all the same.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// An existing table must have exactly this run's key columns (and ours for the rest).
 fn check_columns(
     connection: &Connection,
@@ -319,15 +314,5 @@ fn check_columns(
     let columns: Vec<String> = statement
         .query_map([], |row| row.get::<_, String>(1))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut expected: Vec<String> = schema.names().to_vec();
-    expected.extend(["count", "first_seen", "last_seen"].map(String::from));
-    if columns != expected {
-        bail!(
-            "{}: table {table} has the columns ({}) but this run writes ({}); use --table to name another",
-            path.display(),
-            columns.join(", "),
-            expected.join(", ")
-        );
-    }
-    Ok(())
+    sql::check_columns(&path.display().to_string(), table, &columns, schema)
 }
