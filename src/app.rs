@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use crossbeam_channel::{Receiver, unbounded};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, bounded, unbounded};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -30,9 +32,10 @@ pub struct Ui {
 pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
     let sinks = sink::open_all(&config)?;
     let control = forward_signals()?;
-    let ticks = match config.interval {
-        Some(interval) => crossbeam_channel::tick(interval),
-        None => crossbeam_channel::never(),
+    let ticks = match (config.interval, config.jitter) {
+        (Some(interval), None) => crossbeam_channel::tick(interval),
+        (Some(interval), Some(jitter)) => jittered_ticks(interval, jitter),
+        (None, _) => crossbeam_channel::never(),
     };
     let meter = Meter::new();
     let display = start_display(&config, ui, &meter);
@@ -75,6 +78,22 @@ fn total_bytes(inputs: &[Input]) -> Option<u64> {
         }
     }
     Some(total)
+}
+
+/// Ticks `interval` plus a random 0..=`jitter` apart, each wait drawn afresh, so that hosts
+/// started together drift apart. The thread ends once the receiver is gone.
+fn jittered_ticks(interval: Duration, jitter: Duration) -> Receiver<Instant> {
+    let (tx, rx) = bounded(1);
+    std::thread::spawn(move || {
+        loop {
+            let extra = jitter.mul_f64(fastrand::f64());
+            std::thread::sleep(interval + extra);
+            if tx.send(Instant::now()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// SIGINT and SIGTERM stop the run (after a final flush); SIGHUP and SIGUSR1 flush now.

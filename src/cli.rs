@@ -113,6 +113,14 @@ pub struct Args {
     #[arg(short = 'r', long = "key-regex", value_name = "RE")]
     pub key_regex: Option<String>,
 
+    /// Add a constant key column NAME with VALUE to every row of every sink; repeatable
+    ///
+    /// Tag columns come before the extracted key columns: a CSV or TSV column, a JSON member,
+    /// a key column in SQLite and PostgreSQL (e.g. --tag host=$(hostname) for rows per host),
+    /// and a word before the key in plain output.
+    #[arg(long, value_name = "NAME=VALUE", action = ArgAction::Append)]
+    pub tag: Vec<String>,
+
     /// Add the integer in field N instead of 1 (a regex group named `value` does the same)
     ///
     /// Values are integers: an optional sign and decimal digits, up to 64 bits; `-` counts as
@@ -148,6 +156,13 @@ pub struct Args {
     /// SIGINT or SIGTERM; SIGHUP and SIGUSR1 flush at once.
     #[arg(short = 'i', long, value_name = "DURATION", help_heading = FLUSH)]
     pub interval: Option<String>,
+
+    /// Delay each interval flush by a random 0..DURATION more
+    ///
+    /// Hosts started together (a fleet restarted at once) would otherwise flush into a shared
+    /// database on the same tick.
+    #[arg(long, value_name = "DURATION", requires = "interval", help_heading = FLUSH)]
+    pub jitter: Option<String>,
 
     /// Flush early whenever this many distinct keys are buffered
     #[arg(

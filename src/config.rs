@@ -81,6 +81,8 @@ pub struct Config {
     pub schema: KeySchema,
     /// Flush every this long; `None` flushes only at the end.
     pub interval: Option<Duration>,
+    /// Each interval flush waits a random 0..jitter more.
+    pub jitter: Option<Duration>,
     /// Every sink, in the order they are written.
     pub sinks: Vec<SinkSpec>,
     pub read: ReadOptions,
@@ -132,10 +134,17 @@ impl Config {
                 "the regex already has a group named `value`; use one or the other",
             ));
         }
+        let tags = parse_tags(&args.tag, &schema)?;
+        let schema = schema.with_tags(tags);
         let interval = args
             .interval
             .as_deref()
             .map(|text| parse_duration("--interval", text))
+            .transpose()?;
+        let jitter = args
+            .jitter
+            .as_deref()
+            .map(|text| parse_duration("--jitter", text))
             .transpose()?;
         let flush_timeout = parse_duration("--flush-timeout", &args.flush_timeout)?;
         if !valid_identifier(&args.table) {
@@ -207,6 +216,7 @@ impl Config {
             },
             schema,
             interval,
+            jitter,
             sinks,
             read: ReadOptions {
                 block_size: args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE),
@@ -277,6 +287,35 @@ fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
         }));
     }
     Ok(sinks)
+}
+
+/// `--tag NAME=VALUE`s: names that are identifiers, not taken by another column.
+fn parse_tags(tags: &[String], schema: &KeySchema) -> Result<Vec<(String, Vec<u8>)>, UsageError> {
+    let mut parsed: Vec<(String, Vec<u8>)> = Vec::new();
+    for tag in tags {
+        let Some((name, value)) = tag.split_once('=') else {
+            return Err(usage("--tag", format!("'{tag}' is not NAME=VALUE")));
+        };
+        if !valid_identifier(name) {
+            return Err(usage(
+                "--tag",
+                format!(
+                    "'{name}' is not a column name: use letters, digits and _, not starting with a digit"
+                ),
+            ));
+        }
+        let taken = RESERVED_NAMES.contains(&name)
+            || schema.names().iter().any(|n| n == name)
+            || parsed.iter().any(|(n, _)| n == name);
+        if taken {
+            return Err(usage(
+                "--tag",
+                format!("the column name '{name}' is already taken; choose another"),
+            ));
+        }
+        parsed.push((name.to_string(), value.as_bytes().to_vec()));
+    }
+    Ok(parsed)
 }
 
 /// The machine's host name, the default `--host-id`.
@@ -399,6 +438,12 @@ mod tests {
         assert_eq!(flag_of(&["-d", "ab"]), "--delimiter");
         assert_eq!(flag_of(&["--top", "0"]), "--top");
         assert_eq!(flag_of(&["-r", "(?P<count>x)"]), "--key-regex");
+        assert_eq!(flag_of(&["--tag", "host"]), "--tag");
+        assert_eq!(flag_of(&["--tag", "key=x"]), "--tag");
+        assert_eq!(flag_of(&["--tag", "a=1", "--tag", "a=2"]), "--tag");
+        assert_eq!(flag_of(&["--tag", "count=1"]), "--tag");
+        assert_eq!(flag_of(&["--tag", "1a=1"]), "--tag");
+        assert_eq!(flag_of(&["-i", "1s", "--jitter", "0s"]), "--jitter");
     }
 
     #[test]
@@ -437,6 +482,13 @@ mod tests {
             panic!()
         };
         assert_eq!(key_groups, [0]);
+    }
+
+    #[test]
+    fn tags_are_the_first_key_columns() {
+        let c = config(&["-k", "9", "-k", "7", "--tag", "host=web 1", "--tag", "dc="]).unwrap();
+        assert_eq!(c.schema.names(), ["host", "dc", "key1", "key2"]);
+        assert_eq!(c.schema.parts(), 2);
     }
 
     #[test]

@@ -200,9 +200,9 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
         }
         KeySource::Regex { key_groups, .. } => match key_groups[..] {
             // Named groups give their names to the key's parts.
-            _ if schema.names() != ["key"] => {
+            _ if schema.part_names() != ["key"] => {
                 let word = if schema.parts() == 1 { "group" } else { "groups" };
-                format!("key: regex {word} {}", schema.names().join(", "))
+                format!("key: regex {word} {}", schema.part_names().join(", "))
             }
             [0] => "key: the whole regex match".to_string(),
             [group] => format!("key: regex group {group}"),
@@ -238,9 +238,9 @@ fn has_value(spec: &ExtractSpec) -> bool {
 fn key_text(schema: &KeySchema, key: &[u8], value: i64, show_value: bool) -> String {
     let mut text = String::new();
     if schema.parts() == 1 {
-        let _ = write!(text, "{} {}", schema.names()[0], quote(key));
+        let _ = write!(text, "{} {}", schema.part_names()[0], quote(key));
     } else {
-        for (i, (name, part)) in schema.names().iter().zip(schema.decode(key)).enumerate() {
+        for (i, (name, part)) in schema.part_names().iter().zip(schema.parts_of(key)).enumerate() {
             if i > 0 {
                 text.push_str(", ");
             }

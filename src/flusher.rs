@@ -26,7 +26,8 @@ macro_rules! say {
     };
 }
 
-/// First wait before retrying a failed write; it doubles up to `MAX_BACKOFF`.
+/// First wait before retrying a failed write; it doubles up to `MAX_BACKOFF`, and each wait is
+/// jittered (see `jittered`).
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -207,7 +208,7 @@ impl Flusher {
                         );
                     }
                     state.failures += 1;
-                    state.retry_at = Instant::now() + state.backoff;
+                    state.retry_at = Instant::now() + jittered(state.backoff);
                     state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
                 }
             }
@@ -333,6 +334,12 @@ fn write_csv(options: &FlushOptions, snapshot: &Snapshot) -> anyhow::Result<()> 
     }
     writer.flush()?;
     Ok(())
+}
+
+/// A wait between half of `backoff` and all of it, drawn at random: hosts that lost their
+/// shared database together do not all come back to it on the same beat.
+fn jittered(backoff: Duration) -> Duration {
+    backoff.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

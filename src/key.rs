@@ -4,10 +4,14 @@
 //! key stores every part but the last behind a LEB128 length prefix, then the last part as is:
 //! any byte may appear in any part (logs are not always text), and decoding never guesses.
 
-/// The names of a key's parts, in order: the column names of the CSV and SQLite sinks.
+/// The columns of a key, in order: the `--tag` columns, whose values are the same on every
+/// row, then the parts extracted from each line. They are the key columns of every sink.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeySchema {
+    /// Every column's name: the tags' first.
     names: Vec<String>,
+    /// The tags' values, one per tag.
+    tags: Vec<Vec<u8>>,
 }
 
 /// Names no key part may take, because the sinks use them for their own columns.
@@ -17,7 +21,10 @@ impl KeySchema {
     /// A schema with the given part names; callers have validated them.
     pub fn new(names: Vec<String>) -> KeySchema {
         debug_assert!(!names.is_empty());
-        KeySchema { names }
+        KeySchema {
+            names,
+            tags: Vec::new(),
+        }
     }
 
     /// The schema of a single-part key, whose column is `key`.
@@ -33,19 +40,44 @@ impl KeySchema {
         KeySchema::new((1..=n).map(|i| format!("key{i}")).collect())
     }
 
+    /// This schema with constant columns in front; callers have validated the names.
+    pub fn with_tags(mut self, tags: Vec<(String, Vec<u8>)>) -> KeySchema {
+        let (names, values): (Vec<String>, Vec<Vec<u8>>) = tags.into_iter().unzip();
+        self.names.splice(0..0, names);
+        self.tags = values;
+        self
+    }
+
+    /// Every key column's name, tags first.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
+    /// The names of the parts extracted from each line.
+    pub fn part_names(&self) -> &[String] {
+        &self.names[self.tags.len()..]
+    }
+
+    /// Number of parts an encoded key holds (tags are not in it).
     pub fn parts(&self) -> usize {
+        self.names.len() - self.tags.len()
+    }
+
+    /// Number of key columns, tags included.
+    pub fn columns(&self) -> usize {
         self.names.len()
     }
 
-    /// Splits an encoded key into its parts.
-    pub fn decode<'k>(&self, key: &'k [u8]) -> Parts<'k> {
+    /// Every key column's value for an encoded key: the tags, then its parts.
+    pub fn decode<'a>(&'a self, key: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.tags.iter().map(Vec::as_slice).chain(self.parts_of(key))
+    }
+
+    /// Splits an encoded key into its parts (no tags).
+    pub fn parts_of<'k>(&self, key: &'k [u8]) -> Parts<'k> {
         Parts {
             rest: key,
-            left: self.names.len(),
+            left: self.parts(),
         }
     }
 }
@@ -173,5 +205,18 @@ mod tests {
     fn numbered_names() {
         assert_eq!(KeySchema::numbered(1).names(), ["key"]);
         assert_eq!(KeySchema::numbered(2).names(), ["key1", "key2"]);
+    }
+
+    #[test]
+    fn tags_come_first() {
+        let schema = KeySchema::numbered(2).with_tags(vec![("host".into(), b"web1".to_vec())]);
+        assert_eq!(schema.names(), ["host", "key1", "key2"]);
+        assert_eq!(schema.part_names(), ["key1", "key2"]);
+        assert_eq!((schema.parts(), schema.columns()), (2, 3));
+        let mut key = Vec::new();
+        encode_part(&mut key, b"200", false);
+        encode_part(&mut key, b"/a", true);
+        let columns: Vec<&[u8]> = schema.decode(&key).collect();
+        assert_eq!(columns, [&b"web1"[..], b"200", b"/a"]);
     }
 }

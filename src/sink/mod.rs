@@ -260,7 +260,7 @@ pub fn csv_header(schema: &KeySchema) -> Vec<&str> {
 
 /// One CSV row: window, key parts (raw bytes; the csv crate quotes them), count.
 pub fn csv_record<'a>(
-    schema: &KeySchema,
+    schema: &'a KeySchema,
     start: &'a str,
     end: &'a str,
     key: &'a [u8],

@@ -257,7 +257,7 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
 /// The upsert of `rows` rows: `?1` and `?2` are the window's start and end, then each row's
 /// key parts and count.
 fn upsert_sql(table: &str, schema: &KeySchema, rows: usize) -> String {
-    let per_row = schema.parts() + 1;
+    let per_row = schema.columns() + 1;
     let values: Vec<String> = (0..rows)
         .map(|row| {
             let first = 3 + row * per_row;

@@ -312,7 +312,7 @@ impl PostgresSink {
 
     /// The upsert over arrays: `$1` … `$n` the key parts, `$n+1` the counts, then the window.
     fn upsert_sql(&self) -> String {
-        let parts = self.schema.parts();
+        let parts = self.schema.columns();
         let names: Vec<String> = (1..=parts).map(|i| format!("k{i}")).collect();
         let arrays: Vec<String> = (1..=parts).map(|i| format!("${i}::text[]")).collect();
         format!(
@@ -334,7 +334,7 @@ impl PostgresSink {
     }
 
     fn upsert_types(&self) -> Vec<Type> {
-        let mut types = vec![Type::TEXT_ARRAY; self.schema.parts()];
+        let mut types = vec![Type::TEXT_ARRAY; self.schema.columns()];
         types.extend([Type::INT8_ARRAY, Type::TEXT, Type::TEXT]);
         types
     }
@@ -494,7 +494,7 @@ async fn transaction(
             Box::new(sorted.into_iter())
         }
     };
-    let parts = schema.parts();
+    let parts = schema.columns();
     let mut keys: Vec<Vec<Cow<str>>> = vec![Vec::with_capacity(CHUNK_ROWS); parts];
     let mut counts: Vec<i64> = Vec::with_capacity(CHUNK_ROWS);
     let mut rows = rows.peekable();
