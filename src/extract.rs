@@ -491,7 +491,7 @@ mod tests {
     fn composite_field_key() {
         let mut ex = fields(&[3, 1], Separator::Blanks);
         let k = key(&mut ex, b"x y z").unwrap();
-        let parts: Vec<&[u8]> = KeySchema::numbered(2).decode(&k).collect();
+        let parts: Vec<&[u8]> = KeySchema::numbered(2).parts_of(&k).collect();
         assert_eq!(parts, [&b"z"[..], &b"x"[..]]);
         assert_eq!(key(&mut ex, b"x y"), None);
     }

@@ -12,6 +12,8 @@ mod follow;
 mod hostile;
 mod inputs;
 mod live;
+mod pg;
+mod postgres;
 #[cfg(unix)]
 mod progress;
 mod properties;

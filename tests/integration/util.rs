@@ -149,6 +149,8 @@ pub struct Statbuf {
     args: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     dir: Option<PathBuf>,
+    /// Variables set for the run (`None`: removed).
+    env: Vec<(OsString, Option<OsString>)>,
 }
 
 /// A new statbuf command line with no arguments and an empty (closed) standard input.
@@ -157,6 +159,7 @@ pub fn statbuf() -> Statbuf {
         args: Vec::new(),
         stdin: None,
         dir: None,
+        env: Vec::new(),
     }
 }
 
@@ -183,6 +186,18 @@ impl Statbuf {
         self
     }
 
+    /// Sets an environment variable for the run.
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Statbuf {
+        self.env.push((name.as_ref().into(), Some(value.as_ref().into())));
+        self
+    }
+
+    /// Removes an environment variable for the run.
+    pub fn env_remove(mut self, name: impl AsRef<OsStr>) -> Statbuf {
+        self.env.push((name.as_ref().into(), None));
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Statbuf {
         self.dir = Some(dir.as_ref().to_path_buf());
         self
@@ -206,6 +221,12 @@ impl Statbuf {
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(STATBUF);
         cmd.args(&self.args);
+        for (name, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
