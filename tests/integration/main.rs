@@ -13,6 +13,7 @@ mod hostile;
 mod inputs;
 mod live;
 mod pg;
+mod pg_proxy;
 mod postgres;
 #[cfg(unix)]
 mod progress;

@@ -8,7 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::pg::{CutProxy, PgServer, psql_at};
+use crate::pg::{PgServer, psql_at};
+use crate::pg_proxy::CutProxy;
 use crate::util::*;
 
 /// How long a test waits for counts to show up in the database.
