@@ -23,7 +23,7 @@ _statbuf() {
 
     case "${cmd}" in
         statbuf)
-            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --value-field --follow --from-start --state --max-line-bytes --interval --max-keys --flush-timeout --fallback --csv --sqlite --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
+            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --tag --value-field --follow --from-start --state --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -53,6 +53,10 @@ _statbuf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --value-field)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -73,6 +77,10 @@ _statbuf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -90,6 +98,26 @@ _statbuf() {
                     return 0
                     ;;
                 --sqlite)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --postgres)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-format)
+                    COMPREPLY=($(compgen -W "csv tsv json" -- "${cur}"))
+                    return 0
+                    ;;
+                --exec-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -12,6 +12,7 @@ use signal_hook::iterator::Signals;
 
 use crate::config::Config;
 use crate::input::Input;
+use crate::message;
 use crate::pipeline::{self, Control, RunReport};
 use crate::progress::{self, Display, Meter, Situation, When};
 use crate::sink;
@@ -45,7 +46,7 @@ pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
         display.finish();
     }
     if !config.quiet {
-        eprintln!("statbuf: {}", summary(&report));
+        message::say(summary(&report));
     }
     Ok(exit_code(&report))
 }
@@ -118,7 +119,7 @@ fn forward_signals() -> anyhow::Result<Receiver<Control>> {
 
 fn summary(report: &RunReport) -> String {
     let s = &report.stats;
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", message::plural(n, one, many));
     format!(
         "{}, {} matched, {} unmatched, {}, {} oversize, {}, {}",
         plural(s.lines, "line", "lines"),

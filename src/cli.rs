@@ -218,6 +218,34 @@ pub struct Args {
     #[arg(long = "host-id", value_name = "ID", help_heading = SINKS)]
     pub host_id: Option<String>,
 
+    /// Run `sh -c CMD` at each flush with the rows on its standard input (CSV with a header)
+    ///
+    /// StatBuffer's handle_flush as a command: exit 0 means written; a non-zero exit, a signal
+    /// or --exec-timeout is a failed flush, kept and retried like any other (at least once).
+    /// The command's standard output goes to statbuf's stderr.
+    #[arg(long, value_name = "CMD", help_heading = SINKS)]
+    pub exec: Option<String>,
+
+    /// Rows for --exec as csv (default), tsv or json lines
+    #[arg(
+        long = "exec-format",
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = ExecFormatArg::Csv,
+        requires = "exec",
+        help_heading = SINKS
+    )]
+    pub exec_format: ExecFormatArg,
+
+    /// Kill an --exec command still running after DURATION; the flush then counts as failed
+    #[arg(
+        long = "exec-timeout",
+        value_name = "DURATION",
+        default_value = "60s",
+        help_heading = SINKS
+    )]
+    pub exec_timeout: String,
+
     /// Table for the totals (SQLite and PostgreSQL)
     #[arg(long, value_name = "NAME", default_value = "counts", help_heading = SINKS)]
     pub table: String,
@@ -297,6 +325,17 @@ pub enum Format {
     /// window_start, window_end, key parts, count; RFC 4180 CSV, with a header
     Csv,
     /// one JSON object per key per flush
+    Json,
+}
+
+/// How `--exec` hands rows to its command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExecFormatArg {
+    /// RFC 4180 CSV with a header: window_start, window_end, key columns, count
+    Csv,
+    /// the same columns tab-separated, with a header
+    Tsv,
+    /// one JSON object per key
     Json,
 }
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use regex::bytes::Regex;
 
-use crate::cli::{Args, Format};
+use crate::cli::{Args, ExecFormatArg, Format};
 use crate::counter;
 use crate::extract::{ExtractSpec, KeySource, Separator};
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
+use crate::sink::ExecFormat;
 use crate::tail_capture::TailCapture;
 
 /// Bytes read at a time unless `--block-size` says otherwise.
@@ -69,6 +70,11 @@ pub enum SinkSpec {
         table: String,
         /// Names this machine's rows in the checkpoint table (`--host-id`).
         host_id: String,
+    },
+    Exec {
+        command: String,
+        format: ExecFormat,
+        timeout: Duration,
     },
 }
 
@@ -280,6 +286,17 @@ fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
     if let Some(path) = &args.csv {
         sinks.push(SinkSpec::Csv(path.clone()));
     }
+    if let Some(command) = &args.exec {
+        sinks.push(SinkSpec::Exec {
+            command: command.clone(),
+            format: match args.exec_format {
+                ExecFormatArg::Csv => ExecFormat::Csv,
+                ExecFormatArg::Tsv => ExecFormat::Tsv,
+                ExecFormatArg::Json => ExecFormat::Json,
+            },
+            timeout: parse_duration("--exec-timeout", &args.exec_timeout)?,
+        });
+    }
     if args.stdout || sinks.is_empty() {
         sinks.push(SinkSpec::Stdout(StdoutOptions {
             format: args.format,
@@ -444,6 +461,10 @@ mod tests {
         assert_eq!(flag_of(&["--tag", "count=1"]), "--tag");
         assert_eq!(flag_of(&["--tag", "1a=1"]), "--tag");
         assert_eq!(flag_of(&["-i", "1s", "--jitter", "0s"]), "--jitter");
+        assert_eq!(
+            flag_of(&["--exec", "cat", "--exec-timeout", "soon"]),
+            "--exec-timeout"
+        );
     }
 
     #[test]

@@ -17,14 +17,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 use crate::checkpoint::{Checkpoint, State, Store};
 use crate::key::KeySchema;
 use crate::progress::Meter;
+use crate::say;
 use crate::sink::{Sink, Snapshot};
-
-/// Prints a message on stderr without tearing the progress display.
-macro_rules! say {
-    ($meter:expr, $($arg:tt)*) => {
-        $meter.suspend(|| eprintln!($($arg)*))
-    };
-}
 
 /// First wait before retrying a failed write; it doubles up to `MAX_BACKOFF`, and each wait is
 /// jittered (see `jittered`).
@@ -187,7 +181,7 @@ impl Flusher {
                     if state.failures > 0 {
                         say!(
                             self.options.meter,
-                            "statbuf: {}: written after {} failed attempts; nothing lost",
+                            "{}: written after {} failed attempts; nothing lost",
                             state.sink.name(),
                             state.failures
                         );
@@ -201,7 +195,7 @@ impl Flusher {
                     if state.failures == 0 {
                         say!(
                             self.options.meter,
-                            "statbuf: {}: {error:#}; keeping {} keys (total {}) and retrying",
+                            "{}: {error:#}; keeping {} keys (total {}) and retrying",
                             state.sink.name(),
                             backlog.len(),
                             backlog.total()
@@ -239,21 +233,14 @@ impl Flusher {
         match state.save(&store) {
             Ok(()) => {
                 if self.save_failing {
-                    say!(
-                        self.options.meter,
-                        "statbuf: {}: saved again",
-                        state.path().display()
-                    );
+                    say!(self.options.meter, "{}: saved again", state.path().display());
                 }
                 self.save_failing = false;
                 self.saved = Some(checkpoint.clone());
             }
             Err(error) => {
                 if !self.save_failing {
-                    say!(
-                        self.options.meter,
-                        "statbuf: {error:#}; retrying with the next flush"
-                    );
+                    say!(self.options.meter, "{error:#}; retrying with the next flush");
                 }
                 self.save_failing = true;
             }
@@ -271,7 +258,7 @@ impl Flusher {
                 {
                     say!(
                         self.options.meter,
-                        "statbuf: {}: the offsets of the counts written could not be saved; \
+                        "{}: the offsets of the counts written could not be saved; \
                          the next run with this state file will count those lines again",
                         state.path().display()
                     );
@@ -303,13 +290,13 @@ impl Flusher {
             match write_csv(&self.options, &backlog) {
                 Ok(()) => say!(
                     self.options.meter,
-                    "statbuf: {name}: not written; {} keys (total {}) written to {target} as CSV instead",
+                    "{name}: not written; {} keys (total {}) written to {target} as CSV instead",
                     backlog.len(),
                     backlog.total()
                 ),
                 Err(error) => say!(
                     self.options.meter,
-                    "statbuf: {name}: not written, and writing the fallback {target} failed too ({error:#}): \
+                    "{name}: not written, and writing the fallback {target} failed too ({error:#}): \
                      {} keys (total {}) lost",
                     backlog.len(),
                     backlog.total()

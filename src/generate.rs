@@ -200,6 +200,20 @@ const SECTIONS: &[Section] = &[
                 ],
             ),
             Block::Example(
+                "Many web servers, one PostgreSQL database: each host adds its counts every 10 \
+                 seconds (1 to 3 seconds later at random), with a tag column naming the host; the \
+                 state file and the checkpoint rows make each host's counts exact across restarts:",
+                &[
+                    "statbuf -F -k 7 -i 10s --jitter 3s --tag host=$(hostname) --state /var/lib/statbuf/access.state --postgres postgresql://statbuf@db/stats /var/log/nginx/access.log",
+                    "psql postgresql://db/stats -c 'select key, sum(count) from counts group by key order by 2 desc limit 10'",
+                ],
+            ),
+            Block::Example(
+                "Hand each flush to a command of your own, as CSV with a header on its standard input \
+                 (a non-zero exit is a failed flush, kept and retried):",
+                &["statbuf -k 7 -i 10s --exec 'psql -c \"\\copy hits from stdin csv header\"' access.log"],
+            ),
+            Block::Example(
                 "Check what the key flags make of the first lines before counting a large log:",
                 &["statbuf --explain=5 -k 7 --value-field 10 access.log"],
             ),
@@ -257,13 +271,13 @@ const SECTIONS: &[Section] = &[
                  to recognise the file: its device and inode, a digest of its first bytes and of the \
                  bytes before that offset. A later run with the same state file resumes there, so no \
                  line is counted twice or missed; a log rotated or truncated meanwhile is noticed, and \
-                 the rest of a rotated one is looked for beside it (access.log.1). Without --sqlite the \
-                 file holds the offsets (JSON) and is replaced atomically once every sink holds the \
-                 counts they cover; with --sqlite the offsets are committed in the table \
-                 statbuf_checkpoint of the database, in the same transaction as the counts, and the \
-                 state file names that database. FILE.lock keeps two runs from using one state at \
-                 once. Delete the state file (and, with --sqlite, its rows in statbuf_checkpoint) to \
-                 count from the start again.",
+                 the rest of a rotated one is looked for beside it (access.log.1). Without --sqlite or \
+                 --postgres the file holds the offsets (JSON) and is replaced atomically once every \
+                 sink holds the counts they cover; with one of them the offsets are committed in the \
+                 table statbuf_checkpoint of that database, in the same transaction as the counts, and \
+                 the state file names that database. FILE.lock keeps two runs from using one state at \
+                 once. Delete the state file (and its rows in statbuf_checkpoint) to count from the \
+                 start again.",
             ),
             Block::Item(
                 "the SQLite database (--sqlite FILE)",
@@ -291,6 +305,20 @@ const SECTIONS: &[Section] = &[
                  bytes of the log, even when they are not UTF-8.",
             ),
             Block::Item(
+                "the PostgreSQL database (--postgres URL)",
+                "The table counts (or --table NAME) is created when missing, with the SQLite table's \
+                 columns typed text, bigint and timestamptz; a table with other columns is refused. \
+                 Each flush is one transaction: the rows in key order, added by one prepared upsert \
+                 over arrays per 20,000 rows, then with --state the offsets and a batch id in \
+                 statbuf_checkpoint (host_id, counts_table, path, position, updated), keyed by \
+                 --host-id. A COMMIT whose answer is lost is settled by reading the batch id back after \
+                 reconnecting, so a flush is applied exactly once. Without --state a flush whose COMMIT \
+                 answer is lost is sent again: at least once. A key part that is not valid UTF-8, holds \
+                 a NUL byte or starts with \\x is stored as \\x and the hex of its bytes; \
+                 decode(substr(key, 3), 'hex') gives the bytes back. The same SQL runs on CockroachDB, \
+                 YugabyteDB and Citus.",
+            ),
+            Block::Item(
                 "the CSV file (--csv FILE)",
                 "One row per key per flush: window_start, window_end, the key columns, count. The \
                  header is written only when the file is new or empty.",
@@ -304,16 +332,27 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         title: "ENVIRONMENT",
-        blocks: &[Block::Item(
-            "NO_COLOR",
-            "When set to a non-empty value, --help is printed without colours. Colours are only ever \
-             used when the output is a terminal; statbuf's own messages are always plain text.",
-        )],
+        blocks: &[
+            Block::Item(
+                "NO_COLOR",
+                "When set to a non-empty value, --help is printed without colours. Colours are only \
+                 ever used when the output is a terminal; statbuf's own messages are always plain \
+                 text.",
+            ),
+            Block::Item(
+                "PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGCONNECT_TIMEOUT, PGPASSFILE",
+                "Used by --postgres for what its URL leaves out, as psql uses them; then the password \
+                 file (PGPASSFILE or ~/.pgpass), read only when no one but its owner may read it. \
+                 Without a host, the socket directory /var/run/postgresql if it exists, else \
+                 localhost. sslmode may be disable, prefer (the default) or require; like libpq, \
+                 prefer and require encrypt without checking the server's certificate.",
+            ),
+        ],
     },
     Section {
         title: "SEE ALSO",
         blocks: &[Block::Text(
-            "awk(1), sort(1), uniq(1), tail(1), sqlite3(1), logrotate(8), cron(8)",
+            "awk(1), sort(1), uniq(1), tail(1), sqlite3(1), psql(1), logrotate(8), cron(8)",
         )],
     },
 ];

@@ -28,6 +28,7 @@ pub mod generate;
 pub mod input;
 pub mod key;
 pub mod loggen;
+pub mod message;
 pub mod pipeline;
 pub mod progress;
 pub mod sink;

@@ -21,6 +21,7 @@ use crate::extract::Extractor;
 use crate::flusher::{FlushOptions, FlushReport, Flusher, FlusherEvent};
 use crate::input::{self, Block, BufferPool, ReadEvent};
 use crate::progress::Meter;
+use crate::say;
 use crate::sink::{Sink, Snapshot};
 use crate::stop::Stop;
 use crate::worker::{self, Batch, Limits, Partial, Worker, WorkerMessage};
@@ -163,9 +164,9 @@ pub fn run(
                 recv(read_rx) -> event => match event {
                     Ok(ReadEvent::Block(block)) => dispatcher.dispatch(block),
                     Ok(ReadEvent::Position(position)) => dispatcher.advance(position),
-                    Ok(ReadEvent::Notice(notice)) => meter.suspend(|| eprintln!("statbuf: {notice}")),
+                    Ok(ReadEvent::Notice(notice)) => say!(meter, "{notice}"),
                     Ok(ReadEvent::Failed { input, error }) => {
-                        meter.suspend(|| eprintln!("statbuf: {input}: {error}"));
+                        say!(meter, "{input}: {error}");
                         dispatcher.report.input_errors += 1;
                     }
                     Err(_) => break,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
+use crate::message::plural;
 use crate::timefmt::rfc3339;
 
 /// How often the display reads the meter and redraws.
@@ -355,10 +356,6 @@ fn status_message(reading: Reading, lines_per_second: f64, now: SystemTime) -> S
         plural(reading.keys, "key", "keys"),
         last_flush,
     )
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
 }
 
 /// stderr as a terminal that is not one: for `--progress` when stderr is a file or a pipe,

@@ -6,12 +6,14 @@
 //! counts), a `SinkSpec` variant, and one arm in `open_all`; see docs/ARCHITECTURE.md.
 
 mod csv;
+mod exec;
 mod postgres;
 mod sql;
 mod sqlite;
 mod stdout;
 
 pub use self::csv::CsvSink;
+pub use self::exec::{ExecFormat, ExecSink};
 pub use self::postgres::{PostgresSink, key_text};
 pub use self::sqlite::SqliteSink;
 pub use self::stdout::StdoutSink;
@@ -51,6 +53,11 @@ pub fn open_all(config: &Config) -> anyhow::Result<Vec<Box<dyn Sink>>> {
                     host_id,
                     config.state.is_some(),
                 )?),
+                SinkSpec::Exec {
+                    command,
+                    format,
+                    timeout,
+                } => Box::new(ExecSink::new(command.clone(), *format, *timeout, schema.clone())),
             })
         })
         .collect()
@@ -120,6 +127,16 @@ impl Snapshot {
             next: vec![0; self.runs.len()],
             parts: self.parts,
             order: self.order,
+        }
+    }
+
+    /// Every key and its total in key order (byte order of the encoded key): the rows as they
+    /// are when the snapshot is sorted by key, sorted now otherwise. Databases write a B-tree
+    /// fastest in key order, and hosts that lock keys in one order cannot deadlock.
+    pub fn rows_by_key(&self) -> Box<dyn Iterator<Item = (&[u8], i64)> + '_> {
+        match self.order {
+            RowOrder::ByKey => Box::new(self.rows()),
+            RowOrder::ByCount => Box::new(crate::counter::in_key_order(self.rows()).into_iter()),
         }
     }
 

@@ -1,4 +1,7 @@
 //! The stdout sink: `sort | uniq -c | sort -rn`-style lines, or TSV, CSV or JSON lines.
+//!
+//! The TSV, CSV and JSON renderings ([`write_rows`]) are shared with the exec sink, which
+//! writes them to a command's standard input: one rendering, one set of escaping rules.
 
 use std::io::Write;
 
@@ -34,77 +37,121 @@ impl StdoutSink {
     /// rendered in memory.
     fn render(&mut self, snapshot: &Snapshot, out: &mut dyn Write) -> anyhow::Result<()> {
         let rows = snapshot.rows().take(self.top.unwrap_or(usize::MAX));
-        let (start, end) = (snapshot.start_text(), snapshot.end_text());
+        let format = match self.format {
+            Format::Plain => return self.render_plain(snapshot, rows, out),
+            Format::Tsv => RowFormat::Tsv,
+            Format::Csv => RowFormat::Csv,
+            Format::Json => RowFormat::Json,
+        };
+        // One header per run of statbuf, however many flushes follow it. It goes into a
+        // buffer first, so it counts as written even if writing the rows then fails.
+        let header = !self.header_written;
+        self.header_written = true;
+        write_rows(format, &self.schema, snapshot, rows, header, out)
+    }
+
+    fn render_plain<'s>(
+        &self,
+        snapshot: &Snapshot,
+        rows: impl Iterator<Item = (&'s [u8], i64)>,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        if self.mark_windows {
+            writeln!(out, "# {} {}", snapshot.start_text(), snapshot.end_text())?;
+        }
         let mut row = Vec::with_capacity(256);
-        match self.format {
-            Format::Plain => {
-                if self.mark_windows {
-                    writeln!(out, "# {start} {end}")?;
-                }
-                let mut digits = itoa::Buffer::new();
-                for (key, total) in rows {
-                    row.clear();
-                    // `uniq -c` pads counts to 7 columns.
-                    let total = digits.format(total).as_bytes();
-                    row.resize(7usize.saturating_sub(total.len()), b' ');
-                    row.extend_from_slice(total);
+        let mut digits = itoa::Buffer::new();
+        for (key, total) in rows {
+            row.clear();
+            // `uniq -c` pads counts to 7 columns.
+            let total = digits.format(total).as_bytes();
+            row.resize(7usize.saturating_sub(total.len()), b' ');
+            row.extend_from_slice(total);
+            row.push(b' ');
+            for (i, part) in self.schema.decode(key).enumerate() {
+                if i > 0 {
                     row.push(b' ');
-                    for (i, part) in self.schema.decode(key).enumerate() {
-                        if i > 0 {
-                            row.push(b' ');
-                        }
-                        row.extend_from_slice(part);
-                    }
-                    row.push(b'\n');
-                    out.write_all(&row)?;
                 }
+                row.extend_from_slice(part);
             }
-            Format::Tsv => {
-                if !self.header_written {
-                    writeln!(
-                        out,
-                        "window_start\twindow_end\t{}\tcount",
-                        self.schema.names().join("\t")
-                    )?;
-                    self.header_written = true;
-                }
-                for (key, total) in rows {
-                    row.clear();
-                    write!(row, "{start}\t{end}\t")?;
-                    for part in self.schema.decode(key) {
-                        escape_tsv(part, &mut row);
-                        row.push(b'\t');
-                    }
-                    writeln!(row, "{total}")?;
-                    out.write_all(&row)?;
-                }
-            }
-            Format::Csv => {
-                let mut writer = ::csv::WriterBuilder::new().from_writer(&mut *out);
-                if !self.header_written {
-                    writer.write_record(csv_header(&self.schema))?;
-                    self.header_written = true;
-                }
-                for (key, total) in rows {
-                    writer.write_record(csv_record(&self.schema, &start, &end, key, total))?;
-                }
-                writer.flush()?;
-            }
-            Format::Json => {
-                for (key, total) in rows {
-                    row.clear();
-                    write!(row, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
-                    for (name, part) in self.schema.names().iter().zip(self.schema.decode(key)) {
-                        write!(row, ",\"{name}\":")?;
-                        json_string(part, &mut row);
-                    }
-                    writeln!(row, ",\"count\":{total}}}")?;
-                    out.write_all(&row)?;
-                }
-            }
+            row.push(b'\n');
+            out.write_all(&row)?;
         }
         Ok(())
     }
+}
+
+/// The machine-readable renderings of a flush's rows, shared by the stdout sink
+/// (`--format tsv|csv|json`) and the exec sink (`--exec-format`), so that both write the
+/// same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowFormat {
+    /// window_start, window_end, key parts, count; tab-separated, tabs, newlines and
+    /// backslashes in keys escaped.
+    Tsv,
+    /// The CSV sink's columns, RFC 4180.
+    Csv,
+    /// One JSON object per row; never a header.
+    Json,
+}
+
+/// Writes `rows` (of `snapshot`, whose window they are stamped with) to `out` in `format`, a
+/// row at a time, preceded by the column header when `header` is set (TSV and CSV; JSON
+/// lines have none).
+pub(crate) fn write_rows<'s>(
+    format: RowFormat,
+    schema: &KeySchema,
+    snapshot: &Snapshot,
+    rows: impl Iterator<Item = (&'s [u8], i64)>,
+    header: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (start, end) = (snapshot.start_text(), snapshot.end_text());
+    let mut row = Vec::with_capacity(256);
+    match format {
+        RowFormat::Tsv => {
+            if header {
+                writeln!(
+                    out,
+                    "window_start\twindow_end\t{}\tcount",
+                    schema.names().join("\t")
+                )?;
+            }
+            for (key, total) in rows {
+                row.clear();
+                write!(row, "{start}\t{end}\t")?;
+                for part in schema.decode(key) {
+                    escape_tsv(part, &mut row);
+                    row.push(b'\t');
+                }
+                writeln!(row, "{total}")?;
+                out.write_all(&row)?;
+            }
+        }
+        RowFormat::Csv => {
+            let mut writer = ::csv::WriterBuilder::new().from_writer(&mut *out);
+            if header {
+                writer.write_record(csv_header(schema))?;
+            }
+            for (key, total) in rows {
+                writer.write_record(csv_record(schema, &start, &end, key, total))?;
+            }
+            writer.flush()?;
+        }
+        RowFormat::Json => {
+            for (key, total) in rows {
+                row.clear();
+                write!(row, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
+                for (name, part) in schema.names().iter().zip(schema.decode(key)) {
+                    write!(row, ",\"{name}\":")?;
+                    json_string(part, &mut row);
+                }
+                writeln!(row, ",\"count\":{total}}}")?;
+                out.write_all(&row)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Sink for StdoutSink {

@@ -6,6 +6,7 @@ mod util;
 mod core;
 mod docs;
 mod errors;
+mod exec;
 mod explain;
 mod faults;
 mod follow;

@@ -41,7 +41,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
 use crate::checkpoint::{Checkpoint, FilePosition, Store, fnv1a64};
-use crate::counter::{self, RowOrder};
+use crate::counter::RowOrder;
 use crate::key::KeySchema;
 use crate::sink::sql::{self, CHECKPOINT_TABLE, ColumnTypes, quote};
 use crate::sink::{CommitsOffsets, Sink, Snapshot};
@@ -486,14 +486,7 @@ async fn transaction(
     answer(client.batch_execute("BEGIN")).await?;
     let (start, end) = (snapshot.start_text(), snapshot.end_text());
     // In key order, so that hosts writing the same keys lock them in the same order.
-    let sorted;
-    let rows: Box<dyn Iterator<Item = (&[u8], i64)>> = match snapshot.order {
-        RowOrder::ByKey => Box::new(snapshot.rows()),
-        RowOrder::ByCount => {
-            sorted = counter::in_key_order(snapshot.rows());
-            Box::new(sorted.into_iter())
-        }
-    };
+    let rows = snapshot.rows_by_key();
     let parts = schema.columns();
     let mut keys: Vec<Vec<Cow<str>>> = vec![Vec::with_capacity(CHUNK_ROWS); parts];
     let mut counts: Vec<i64> = Vec::with_capacity(CHUNK_ROWS);
