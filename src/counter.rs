@@ -235,7 +235,8 @@ impl Counts {
             }
             (RowOrder::ByCount, 1) => {
                 // The first 16 bytes of each key, beside its total, decide most ties without
-                // reading keys scattered over the arena (see `in_key_order`).
+                // reading keys scattered over the arena (`in_key_order` does the same with a
+                // 32-byte prefix, for rows that are only keys; 16 keeps a row here at 32 bytes).
                 let mut rows: Vec<(i64, [u64; 2], usize)> = Vec::with_capacity(len);
                 rows.extend(offsets(&records).map(|at| {
                     let prefix: [u8; 16] = key_prefix(key_at(&records, at));

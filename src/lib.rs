@@ -4,11 +4,11 @@
 //!
 //! ```text
 //!  input ──blocks──▶ dispatcher ──blocks, flush markers──▶ extract workers (a shard each)
-//!                        ▲  │                                      │ sorted shards
-//!       ticks, signals ──┘  └──────────── merge ◀──────────────────┘
-//!                                          │ snapshot
-//!                                          ▼
-//!                                       flusher ──▶ sinks: stdout | csv | sqlite
+//!                        ▲  │                                      │
+//!       ticks, signals ──┘  └─────── snapshot: the sorted shards ◀──┘
+//!                                     │ (merged as they are written)
+//!                                     ▼
+//!                                  flusher ──▶ sinks: stdout | csv | sqlite | postgres | exec
 //! ```
 //!
 //! Each module has one job: `input` cuts files and stdin into blocks of whole lines, `extract`
