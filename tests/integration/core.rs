@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 /// The regex of the `.regex.txt` fixture and of the mawk comparison below.
@@ -98,6 +99,9 @@ fn against_mawk(log: &Path, args: &[&str], program: &str) -> Run {
 
 #[test]
 fn generated_field7_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(200_000, 7);
     let run = against_mawk(&log, &["-k", "7"], "NF >= 7 { c[$7]++ }");
     let s = run.summary();
@@ -106,6 +110,9 @@ fn generated_field7_matches_mawk() {
 
 #[test]
 fn generated_field9_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(200_000, 7);
     let run = against_mawk(&log, &["-k", "9"], "NF >= 9 { c[$9]++ }");
     let s = run.summary();
@@ -114,6 +121,9 @@ fn generated_field9_matches_mawk() {
 
 #[test]
 fn generated_regex_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(200_000, 7);
     let run = against_mawk(&log, &["-r", PATH_REGEX], MAWK_PATH_REGEX);
     let s = run.summary();
@@ -122,6 +132,9 @@ fn generated_regex_matches_mawk() {
 
 #[test]
 fn generated_value_field_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(200_000, 7);
     let run = against_mawk(
         &log,
@@ -133,6 +146,9 @@ fn generated_value_field_matches_mawk() {
 
 #[test]
 fn generated_composite_key_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(200_000, 7);
     let run = against_mawk(&log, &["-k", "9", "-k", "7"], r#"NF >= 9 { c[$9 " " $7]++ }"#);
     let s = run.summary();
@@ -141,6 +157,9 @@ fn generated_composite_key_matches_mawk() {
 
 #[test]
 fn negative_fields_match_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 11);
     against_mawk(&log, &["-k", "-1"], "NF >= 1 { c[$NF]++ }");
     against_mawk(&log, &["-k", "-3"], "NF >= 3 { c[$(NF-2)]++ }");
@@ -148,6 +167,9 @@ fn negative_fields_match_mawk() {
 
 #[test]
 fn awk_field_splitting_matches_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let data = "a b c d\n\
                 \x20 a   b\t\tc d\n\
@@ -184,6 +206,9 @@ fn awk_field_splitting_matches_mawk() {
 
 #[test]
 fn only_spaces_and_tabs_separate_fields() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     // A carriage return inside a line, a vertical tab or a form feed is part of a field, as
     // in awk.
     let wd = Workdir::new();
@@ -247,26 +272,41 @@ fn sweep(block_size: usize) {
 
 #[test]
 fn sweep_block_size_1() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(1);
 }
 
 #[test]
 fn sweep_block_size_7() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(7);
 }
 
 #[test]
 fn sweep_block_size_4096() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(4096);
 }
 
 #[test]
 fn sweep_block_size_1mib() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(1 << 20);
 }
 
 #[test]
 fn sweep_value_field_and_regex() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 3);
     let sums = render_plain(&mawk("NF >= 10 { c[$7] += $10 }", &[&log]));
     let paths = render_plain(&mawk(MAWK_PATH_REGEX, &[&log]));
@@ -401,6 +441,9 @@ fn delimiter_composite_key() {
 
 #[test]
 fn stdin_file_and_dash_agree() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(5_000, 5);
     let data = read(&log);
@@ -416,6 +459,9 @@ fn stdin_file_and_dash_agree() {
 
 #[test]
 fn multiple_files_are_concatenated() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let parts = ["a x\nb y\na z\n", "c w\n\na q\n", "b b\nb b\nd d\n"];
     let files: Vec<_> = parts
@@ -490,6 +536,9 @@ fn whole_line_is_the_default_key() {
 
 #[test]
 fn generated_whole_lines_match_mawk() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 13);
     against_mawk(&log, &[], "{ c[$0]++ }");
 }
@@ -521,6 +570,9 @@ fn regex_first_group_is_the_key() {
 
 #[test]
 fn regex_without_group_keys_by_whole_match() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = wd.write("kv.log", KV);
     let expected = mawk(
@@ -535,6 +587,9 @@ fn regex_without_group_keys_by_whole_match() {
 
 #[test]
 fn regex_named_groups_form_a_composite_key() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 17);
     let expected = mawk(

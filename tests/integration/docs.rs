@@ -10,6 +10,7 @@ use clap::{Arg, ArgAction, CommandFactory};
 use statbuf::cli::{Args, Generate};
 use statbuf::generate::{self, ALL};
 
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 fn repo_file(path: &str) -> PathBuf {
@@ -139,8 +140,8 @@ fn readme_tells_how_to_install_and_regenerate_them() {
     }
 }
 
-/// Runs a program to its end with no stdin; `None` when it is not installed.
-fn run_tool(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Option<Run> {
+/// Runs an installed program (see `have`) to its end with no stdin, in the repository.
+fn run_tool(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -149,28 +150,19 @@ fn run_tool(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Option<Run> 
     for (name, value) in envs {
         cmd.env(name, value);
     }
-    which(program)?;
-    Some(run_to_end(format!("{program} {}", args.join(" ")), cmd, None))
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+    run_to_end(format!("{program} {}", args.join(" ")), cmd, None)
 }
 
 #[test]
 fn man_page_renders_with_its_sections() {
-    let rendered = run_tool(
+    if !have(&[Tool::Man]) {
+        return;
+    }
+    let run = run_tool(
         "man",
         &["-l", "man/statbuf.1"],
         &[("MANWIDTH", "100"), ("MANPAGER", "cat")],
-    )
-    .or_else(|| run_tool("mandoc", &["-T", "utf8", "man/statbuf.1"], &[]));
-    let Some(run) = rendered else {
-        panic!("neither man (apt: man-db) nor mandoc is installed: the man page cannot be checked");
-    };
+    );
     assert_eq!(run.code(), Some(0), "the man page does not render\n{run}");
     // Drop overstrike formatting (`x\bx`, `_\bx`), in case the formatter writes it to a pipe.
     let mut chars: Vec<char> = Vec::new();
@@ -215,10 +207,10 @@ fn man_page_renders_with_its_sections() {
 
 #[test]
 fn man_page_has_no_roff_errors() {
-    let Some(run) = run_tool("mandoc", &["-T", "lint", "-W", "error", "man/statbuf.1"], &[]) else {
-        eprintln!("mandoc is not installed: skipping the roff lint");
+    if !have(&[Tool::Mandoc]) {
         return;
-    };
+    }
+    let run = run_tool("mandoc", &["-T", "lint", "-W", "error", "man/statbuf.1"], &[]);
     assert_eq!(run.code(), Some(0), "mandoc finds errors in man/statbuf.1\n{run}");
 }
 
@@ -237,7 +229,7 @@ fn bash_completion_loads_and_completes_flags() {
         complete_words statbuf --format ''
         complete_words statbuf --no-p
     "#;
-    let run = run_tool("bash", &["-c", script], &[]).expect("bash is not installed");
+    let run = run_tool("bash", &["-c", script], &[]);
     assert_eq!(run.code(), Some(0), "the bash completion does not load\n{run}");
     let out = run.stdout_str();
     let lines: Vec<&str> = out.lines().collect();
@@ -254,7 +246,10 @@ fn bash_completion_loads_and_completes_flags() {
 
 #[test]
 fn fish_completion_loads_and_completes_flags() {
-    let Some(run) = run_tool(
+    if !have(&[Tool::Fish]) {
+        return;
+    }
+    let run = run_tool(
         "fish",
         &[
             "--no-config",
@@ -262,10 +257,7 @@ fn fish_completion_loads_and_completes_flags() {
             "source completions/statbuf.fish; and complete -C 'statbuf --ke'",
         ],
         &[],
-    ) else {
-        eprintln!("fish is not installed: skipping its completion check");
-        return;
-    };
+    );
     assert_eq!(run.code(), Some(0), "the fish completion does not load\n{run}");
     let out = run.stdout_str();
     for flag in ["--key-field", "--key-regex"] {
@@ -280,10 +272,10 @@ fn fish_completion_loads_and_completes_flags() {
 fn zsh_completion_loads() {
     let script = "autoload -Uz compinit && compinit -u -D && source completions/_statbuf \
                   && print -r -- ${_comps[statbuf]}";
-    let Some(run) = run_tool("zsh", &["-f", "-c", script], &[]) else {
-        eprintln!("zsh is not installed: skipping its completion check");
+    if !have(&[Tool::Zsh]) {
         return;
-    };
+    }
+    let run = run_tool("zsh", &["-f", "-c", script], &[]);
     assert_eq!(run.code(), Some(0), "the zsh completion does not load\n{run}");
     assert_eq!(run.stdout_str().trim(), "_statbuf", "{run}");
     assert!(

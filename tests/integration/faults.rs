@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::live::Live;
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 /// How long statbuf may take to exit once its input ends or it is signalled.
@@ -135,6 +136,9 @@ fn os(s: &str) -> &OsStr {
 
 #[test]
 fn a_lock_held_by_another_connection_delays_a_flush_and_loses_nothing() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let db = wd.path("locked.db");
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 40);
@@ -311,6 +315,9 @@ fn start_on_a_small_disk(wd: &Workdir, extra: &[&str], lasting: bool) -> (Live, 
 
 #[test]
 fn a_full_disk_that_frees_up_loses_nothing() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     let wd = Workdir::new();
     let (a, a_path) = batch(&wd, "a.log", "a", 500, 5);
     let (b, b_path) = batch(&wd, "b.log", "key-with-some-length-", 30_000, 30_000);
@@ -347,6 +354,9 @@ fn a_full_disk_that_frees_up_loses_nothing() {
 
 #[test]
 fn a_disk_that_stays_full_sends_exactly_the_unwritten_counts_to_the_fallback() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     let wd = Workdir::new();
     let fallback = wd.path("fb.csv");
     let (a, a_path) = batch(&wd, "a.log", "a", 500, 5);
@@ -515,6 +525,9 @@ fn sweep(fault: &Fault, first: usize, step: usize) {
 
 #[test]
 fn sweep_pwrite_enospc() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(
         &Fault {
             syscalls: "pwrite64",
@@ -527,6 +540,9 @@ fn sweep_pwrite_enospc() {
 
 #[test]
 fn sweep_pwrite_eio() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(
         &Fault {
             syscalls: "pwrite64",
@@ -539,6 +555,9 @@ fn sweep_pwrite_eio() {
 
 #[test]
 fn sweep_pwrite_kill() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     sweep(
         &Fault {
             syscalls: "pwrite64",
@@ -551,6 +570,9 @@ fn sweep_pwrite_kill() {
 
 #[test]
 fn sweep_sync_eio() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     // SQLite syncs with fdatasync or fsync depending on how it was built; fail either.
     sweep(
         &Fault {
@@ -564,6 +586,9 @@ fn sweep_sync_eio() {
 
 #[test]
 fn writes_failing_for_good_leave_a_rerun_to_count_exactly() {
+    if !have(&[Tool::Mawk, Tool::Strace]) {
+        return;
+    }
     // From call N on every write fails: the final flush gives up into the fallback (stderr),
     // the offsets committed stay those of the counts in the database, and a rerun with the
     // same state counts the rest once.
@@ -659,6 +684,9 @@ fn database_moved_away(act: impl FnOnce(&Path)) -> (Workdir, Run, Counts, Counts
 
 #[test]
 fn a_renamed_database_is_left_alone_and_the_counts_go_to_the_fallback() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let mut moved = PathBuf::new();
     let (_wd, run, first, _) = database_moved_away(|db| {
         moved = db.with_file_name("moved.db");
@@ -673,6 +701,9 @@ fn a_renamed_database_is_left_alone_and_the_counts_go_to_the_fallback() {
 
 #[test]
 fn a_deleted_database_is_not_written_and_the_counts_go_to_the_fallback() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let mut held: Option<File> = None;
     let (wd, run, first, _) = database_moved_away(|db| {
         // Keep the deleted file's inode readable, to look at what it holds afterwards.
@@ -810,6 +841,9 @@ fn a_writable_database_in_a_read_only_directory_is_refused_saying_why() {
 
 #[test]
 fn head_closing_the_pipe_ends_statbuf_quietly_with_status_0() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     // 50,000 distinct paths: far more output than a pipe holds, so statbuf meets the closed pipe.
     let mut log = Vec::new();
@@ -883,6 +917,9 @@ fn an_endless_stream_ends_when_its_reader_goes_away() {
 
 #[test]
 fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let db = wd.path("t.db");
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 60);
@@ -933,6 +970,9 @@ fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
 
 #[test]
 fn a_second_sigint_gives_up_on_a_failing_final_flush_into_the_fallback() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let db = wd.path("t.db");
     let fallback = wd.path("fb.csv");

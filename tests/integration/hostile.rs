@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 /// GNU time, which reports the peak resident set size of the command it runs.
@@ -56,6 +57,9 @@ const FIFTY_MB: usize = 50_000_000;
 
 #[test]
 fn a_50_mb_file_without_a_newline_is_one_oversize_line_in_little_memory() {
+    if !have(&[Tool::GnuTime]) {
+        return;
+    }
     let wd = Workdir::new();
     wd.write("one-line.log", long_line(FIFTY_MB));
     let (run, kib) = measured(&wd, &["-k", "1", "one-line.log"], None);
@@ -69,6 +73,9 @@ fn a_50_mb_file_without_a_newline_is_one_oversize_line_in_little_memory() {
 
 #[test]
 fn a_50_mb_line_between_short_lines_on_stdin() {
+    if !have(&[Tool::GnuTime]) {
+        return;
+    }
     let wd = Workdir::new();
     let mut data = b"a 1\n".to_vec();
     data.extend(long_line(FIFTY_MB));
@@ -337,6 +344,9 @@ fn many_keys(wd: &Workdir) -> PathBuf {
 
 #[test]
 fn max_keys_bounds_memory_and_keeps_totals_exact() {
+    if !have(&[Tool::GnuTime]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = many_keys(&wd);
     let log = log.to_str().unwrap();

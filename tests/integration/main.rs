@@ -1,6 +1,7 @@
 //! End-to-end tests: every test runs the built `statbuf` binary and checks what it wrote
 //! against counts computed independently (by mawk, or in the test from the data it wrote).
 
+mod tools;
 mod util;
 
 mod core;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::pg::{PgServer, psql_at};
 use crate::pg_proxy::CutProxy;
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 /// How long a test waits for counts to show up in the database.
@@ -119,6 +120,9 @@ fn assert_no_retry_noise(run: &Run) {
 
 #[test]
 fn totals_equal_mawk_a_second_run_doubles_and_state_adds_nothing() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let Some(pg) = PgServer::shared_or_skip() else {
         return;
     };
@@ -151,6 +155,9 @@ fn totals_equal_mawk_a_second_run_doubles_and_state_adds_nothing() {
 
 #[test]
 fn eight_hosts_flush_overlapping_keys_into_one_table_exactly() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let Some(pg) = PgServer::shared_or_skip() else {
         return;
     };
@@ -196,6 +203,9 @@ fn eight_hosts_flush_overlapping_keys_into_one_table_exactly() {
 /// every line counted once.
 #[test]
 fn kill_9_in_a_loop_then_a_rerun_is_exact() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let Some(pg) = PgServer::shared_or_skip() else {
         return;
     };

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 /// How long a terminal test waits for something to show up before failing.
@@ -240,6 +241,9 @@ fn assert_summary_is_last_and_bar_is_gone(tmux: &Tmux, mark: &str) -> Summary {
 
 #[test]
 fn file_bar_updates_in_a_terminal_and_is_cleared() {
+    if !have(&[Tool::Tmux]) {
+        return;
+    }
     let wd = Workdir::new();
     let total_lines = 2_000_000u64;
     let log = generated_log(total_lines, 17);
@@ -329,6 +333,9 @@ fn file_bar_updates_in_a_terminal_and_is_cleared() {
 
 #[test]
 fn status_line_for_stdin_updates_and_is_cleared() {
+    if !have(&[Tool::Tmux]) {
+        return;
+    }
     let wd = Workdir::new();
     let fifo = wd.path("in.fifo");
     mkfifo(&fifo);
@@ -369,6 +376,9 @@ fn status_line_for_stdin_updates_and_is_cleared() {
 /// summary and no escape sequence, even though stdin and stdout are the terminal.
 #[test]
 fn stderr_redirected_to_a_file_gets_no_escape_sequences() {
+    if !have(&[Tool::Tmux]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(200_000, 7);
     let mut tmux = Tmux::start(wd.root());
@@ -391,6 +401,9 @@ fn stderr_redirected_to_a_file_gets_no_escape_sequences() {
 /// draws its first frame as soon as it starts, so even a short run would show one.
 #[test]
 fn nothing_is_drawn_when_not_wanted() {
+    if !have(&[Tool::Tmux]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = fixture("access-3k.log");
     let mut tmux = Tmux::start(wd.root());
@@ -429,6 +442,9 @@ fn nothing_is_drawn_when_not_wanted() {
 /// `--help` is coloured on a terminal, and not with NO_COLOR set.
 #[test]
 fn help_colours_only_on_a_terminal_without_no_color() {
+    if !have(&[Tool::Tmux]) {
+        return;
+    }
     let wd = Workdir::new();
     let mut tmux = Tmux::start(wd.root());
     // Whatever the environment of the test says about colours, the pane's says nothing.

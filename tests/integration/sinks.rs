@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::tools::{Tool, have};
 use crate::util::*;
 
 const FIELD7: &str = "NF >= 7 { c[$7]++ }";
@@ -25,6 +26,9 @@ fn csv_file(path: &Path, run: &Run) -> CsvTable {
 
 #[test]
 fn csv_header_once_across_two_runs() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 21);
     let expected = mawk(FIELD7, &[&log]);
@@ -77,6 +81,9 @@ fn csv_quotes_awkward_keys() {
 
 #[test]
 fn stdout_flag_keeps_stdout_beside_csv() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 21);
     let expected = mawk(FIELD7, &[&log]);
@@ -110,6 +117,9 @@ fn first_seen(table: &SqlTable) -> Vec<(Vec<u8>, String)> {
 
 #[test]
 fn sqlite_totals_match_mawk_and_rerun_adds() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 22);
     let expected = mawk(FIELD7, &[&log]);
@@ -174,6 +184,9 @@ fn sqlite_custom_table_name() {
 
 #[test]
 fn sqlite_and_csv_and_stdout_together() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 23);
     let expected = mawk(FIELD7, &[&log]);
@@ -197,6 +210,9 @@ fn sqlite_and_csv_and_stdout_together() {
 
 #[test]
 fn composite_key_columns_in_csv_and_sqlite() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 24);
     let expected = mawk(STATUS_PATH, &[&log]);
@@ -230,6 +246,9 @@ fn composite_key_columns_in_csv_and_sqlite() {
 
 #[test]
 fn named_groups_name_the_columns() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 25);
     let expected = mawk(MAWK_METHOD_PATH, &[&log]);
@@ -293,6 +312,9 @@ fn single_named_group_and_value_group_columns() {
 
 #[test]
 fn interval_flushes_into_sqlite_and_csv() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = wd.access_log(
         "access.log",
@@ -417,6 +439,9 @@ fn json_totals(run: &Run, keys: &[&str]) -> Counts {
 
 #[test]
 fn format_json_sums_to_the_totals() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 27);
     let expected = mawk(FIELD7, &[&log]);
     let run = statbuf().args(["-k", "7", "--format", "json"]).arg(&log).run();
@@ -425,6 +450,9 @@ fn format_json_sums_to_the_totals() {
 
 #[test]
 fn format_json_composite_and_escapes() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 27);
     let expected = mawk(STATUS_PATH, &[&log]);
     let run = statbuf()
@@ -442,6 +470,9 @@ fn format_json_composite_and_escapes() {
 
 #[test]
 fn format_tsv() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 28);
     let expected = mawk(STATUS_PATH, &[&log]);
     let run = statbuf()
@@ -469,6 +500,9 @@ fn format_tsv() {
 
 #[test]
 fn format_csv() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 28);
     let expected = mawk(FIELD7, &[&log]);
     let run = statbuf().args(["-k", "7", "--format", "csv"]).arg(&log).run();
@@ -483,6 +517,9 @@ fn format_csv() {
 
 #[test]
 fn top_keeps_the_largest() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 29);
     let expected = render_plain(&mawk(FIELD7, &[&log]));
     let first3: Vec<u8> = expected
@@ -501,6 +538,9 @@ fn top_keeps_the_largest() {
 
 #[test]
 fn top_with_other_formats_and_large_n() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let log = generated_log(20_000, 29);
     let counts = mawk(FIELD7, &[&log]);
     let mut ranked: Vec<(&Vec<u8>, &i64)> = counts.iter().collect();
@@ -524,6 +564,9 @@ fn top_with_other_formats_and_large_n() {
 
 #[test]
 fn top_does_not_limit_the_other_sinks() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
     let wd = Workdir::new();
     let log = generated_log(20_000, 29);
     let expected = mawk(FIELD7, &[&log]);

@@ -17,14 +17,13 @@ use std::time::{Duration, Instant};
 
 use statbuf::loggen::{self, LogSpec};
 
+use crate::tools::Tool;
+
 /// Per-key totals: the key's bytes (composite parts joined by one space) and its count or sum.
 pub type Counts = BTreeMap<Vec<u8>, i64>;
 
 /// The binary under test.
 pub const STATBUF: &str = env!("CARGO_BIN_EXE_statbuf");
-
-/// Where the reference counts come from; tests fail, never skip, when it is missing.
-pub const MAWK: &str = "/usr/bin/mawk";
 
 /// How long one run of the binary may take before the test gives up on it.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(120);
@@ -833,19 +832,16 @@ pub fn assert_output_eq(actual: &[u8], expected: &[u8], context: &dyn fmt::Displ
 /// Runs mawk with `program`, which must add into an array named `c`; an END block printing
 /// `c` is appended. Fails the test when mawk is not installed.
 pub fn mawk(program: &str, files: &[&Path]) -> Counts {
-    assert!(
-        Path::new(MAWK).is_file(),
-        "{MAWK} is required to compute the reference counts of this test, and it is not \
-         installed (apt-get install mawk)"
-    );
+    // Tests that call this check `have(&[Tool::Mawk])` first.
+    let mawk = Tool::Mawk.program();
     let full = format!("{program}\nEND {{ for (k in c) printf \"%.0f %s\\n\", c[k], k }}");
-    let out = Command::new(MAWK)
+    let out = Command::new(mawk)
         .env("LC_ALL", "C")
         .arg(&full)
         .args(files)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {MAWK}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {mawk}: {e}"));
     assert!(
         out.status.success(),
         "mawk failed ({}): {}\nprogram: {full}",
