@@ -7,8 +7,8 @@
 //! cargo bench --bench micro -- --help          # divan's options
 //! ```
 //!
-//! The input is a block of synthetic combined-format access-log lines from `statbuf::loggen`,
-//! the same generator as `cargo run --release --example gen-access-log` and `bench/run`, so
+//! The input is a block of synthetic combined-format access-log lines from the `loggen` crate,
+//! the same generator as `cargo run --release -p loggen --bin gen-access-log` and `bench/run`, so
 //! bytes/s here can be set beside the end-to-end numbers in BENCHMARKS.md (which use every
 //! core; these run on one).
 
@@ -18,13 +18,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use clap::Parser;
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
+use loggen::{LogSpec, write_access_log};
 use statbuf::cli::Args;
 use statbuf::config::Config;
 use statbuf::counter::{Counts, RowOrder};
 use statbuf::extract::{ExtractSpec, Extractor, Outcome};
 use statbuf::input::lines;
 use statbuf::key::KeySchema;
-use statbuf::loggen::{LogSpec, write_access_log};
 use statbuf::sink::{Sink, Snapshot, SqliteSink};
 
 fn main() {

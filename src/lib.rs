@@ -27,7 +27,6 @@ pub mod flusher;
 pub mod generate;
 pub mod input;
 pub mod key;
-pub mod loggen;
 pub mod message;
 pub mod pipeline;
 pub mod progress;

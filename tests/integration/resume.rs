@@ -8,7 +8,7 @@ use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use statbuf::loggen::{self, LogSpec};
+use loggen::LogSpec;
 
 use crate::follow::{
     append, inode, numbered, numbered_lines, rotate_by_copytruncate, rotate_by_rename, sql_counts,

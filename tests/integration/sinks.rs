@@ -318,7 +318,7 @@ fn interval_flushes_into_sqlite_and_csv() {
     let wd = Workdir::new();
     let log = wd.access_log(
         "access.log",
-        &statbuf::loggen::LogSpec {
+        &loggen::LogSpec {
             lines: 20_000,
             seed: 26,
             ..Default::default()

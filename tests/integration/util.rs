@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use statbuf::loggen::{self, LogSpec};
+use loggen::LogSpec;
 
 use crate::tools::Tool;
 

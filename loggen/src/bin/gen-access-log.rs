@@ -1,17 +1,17 @@
 //! gen-access-log: writes a deterministic synthetic access log (combined format).
 //!
 //! ```text
-//! cargo run --release --example gen-access-log -- --lines 1000000 --out /tmp/a.log
+//! cargo run --release -p loggen --bin gen-access-log -- --lines 1000000 --out /tmp/a.log
 //! ```
 //!
-//! See `statbuf::loggen` for what the lines look like and which properties they keep.
+//! See the `loggen` library for what the lines look like and which properties they keep.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use statbuf::loggen::{LogSpec, write_access_log};
+use loggen::{LogSpec, write_access_log};
 
 const USAGE: &str = "\
 Usage: gen-access-log --lines N [--seed S] [--keys K] [--zipf S] [--uniform U] [--out FILE]
