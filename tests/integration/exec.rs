@@ -3,7 +3,6 @@
 //! read back and summed against mawk's counts; failing and hanging commands must lose nothing
 //! (their counts end up in the fallback) and be reported with the reason.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::tools::{Tool, have};
@@ -181,32 +180,7 @@ fn exec_json_lines_parse_and_sum_to_mawk() {
         .arg(&log)
         .run();
     let text = String::from_utf8(wd.read("out.json")).unwrap_or_else(|_| panic!("not UTF-8\n{run}"));
-    let members: BTreeSet<&str> = ["window_start", "window_end", "key1", "key2", "count"].into();
-    let mut totals = Counts::new();
-    for (i, line) in text.lines().enumerate() {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {line}\n{run}", i + 1));
-        let object = value
-            .as_object()
-            .unwrap_or_else(|| panic!("line {} is not an object: {line}\n{run}", i + 1));
-        let names: BTreeSet<&str> = object.keys().map(String::as_str).collect();
-        assert_eq!(names, members, "members of line {}\n{run}", i + 1);
-        let part = |name: &str| {
-            object[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} is not a string: {line}\n{run}"))
-                .as_bytes()
-                .to_vec()
-        };
-        let count = object["count"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("count is not an integer: {line}\n{run}"));
-        let key = [part("key1"), part("key2")].join(&b' ');
-        assert!(
-            totals.insert(key, count).is_none(),
-            "a key repeats within one flush: {line}\n{run}"
-        );
-    }
+    let totals = json_lines_totals(&text, &["key1", "key2"], &run);
     assert_counts_eq(&totals, &expected, &run);
 }
 

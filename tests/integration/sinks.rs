@@ -1,7 +1,6 @@
 //! Sinks and output formats: CSV files, SQLite tables, the stdout formats, --top and
 //! --interval, each read back and summed against mawk's counts.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::tools::{Tool, have};
@@ -396,45 +395,11 @@ fn interval_csv_format_has_one_header() {
 // Stdout formats and --top
 // ------------------------------------------------------------------------------------------
 
-/// Parses `--format json` output: every line one flat object with exactly `names` members
-/// (in any order), returning the totals by the key members.
+/// The totals of `--format json` output (see `json_lines_totals`).
 fn json_totals(run: &Run, keys: &[&str]) -> Counts {
-    let mut names: BTreeSet<&str> = keys.iter().copied().collect();
-    names.extend(["window_start", "window_end", "count"]);
     let text =
         String::from_utf8(run.stdout.clone()).unwrap_or_else(|_| panic!("JSON output is not UTF-8\n{run}"));
-    assert!(
-        text.ends_with('\n'),
-        "the output does not end with a newline\n{run}"
-    );
-    let mut totals = Counts::new();
-    for (i, line) in text.lines().enumerate() {
-        let members = parse_json_object(line)
-            .unwrap_or_else(|e| panic!("line {} is not a JSON object ({e}): {line}\n{run}", i + 1));
-        let got: BTreeSet<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(got, names, "members of line {}: {line}\n{run}", i + 1);
-        assert_eq!(got.len(), members.len(), "a member repeats: {line}\n{run}");
-        let get = |name: &str| &members.iter().find(|(n, _)| n == name).unwrap().1;
-        let count: i64 = match get("count") {
-            Json::Num(n) => n
-                .parse()
-                .unwrap_or_else(|_| panic!("count {n} is not an integer: {line}\n{run}")),
-            other => panic!("count is {other:?}, not a number: {line}\n{run}"),
-        };
-        let key = keys
-            .iter()
-            .map(|k| match get(k) {
-                Json::Str(s) => s.as_bytes().to_vec(),
-                other => panic!("{k} is {other:?}, not a string: {line}\n{run}"),
-            })
-            .collect::<Vec<_>>()
-            .join(&b' ');
-        assert!(
-            totals.insert(key, count).is_none(),
-            "a key repeats within one flush: {line}\n{run}"
-        );
-    }
-    totals
+    json_lines_totals(&text, keys, run)
 }
 
 #[test]

@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
 use super::counts::{Counts, show};
 
 /// A CSV file read back: the header and the data rows (fields as bytes).
@@ -177,158 +180,108 @@ pub fn sqlite3_cli(db: &Path, sql: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// A JSON value as far as these tests need one.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Json {
-    Str(String),
-    /// A number, as written.
-    Num(String),
-    Bool(bool),
-    Null,
-}
-
 /// Parses one flat JSON object (`{"name": value, ...}` with scalar values) into its members
-/// in order; nested objects and arrays are rejected.
-pub fn parse_json_object(text: &str) -> Result<Vec<(String, Json)>, String> {
-    let mut p = JsonParser {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    p.ws();
-    p.expect(b'{')?;
-    let mut members = Vec::new();
-    p.ws();
-    if p.peek() == Some(b'}') {
-        p.i += 1;
-    } else {
-        loop {
-            p.ws();
-            let name = p.string()?;
-            p.ws();
-            p.expect(b':')?;
-            p.ws();
-            let value = p.value()?;
-            members.push((name, value));
-            p.ws();
-            match p.next() {
-                Some(b',') => continue,
-                Some(b'}') => break,
-                other => return Err(format!("expected , or }} at {}, got {other:?}", p.i)),
-            }
-        }
+/// in order, a repeated name as often as it is written; nested objects and arrays are
+/// rejected.
+pub fn parse_json_object(text: &str) -> Result<Vec<(String, Value)>, String> {
+    let Members(members) = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match members.iter().find(|(_, v)| v.is_array() || v.is_object()) {
+        Some((name, _)) => Err(format!("member {name:?} is not a scalar")),
+        None => Ok(members),
     }
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(format!("trailing bytes after the object at {}", p.i));
-    }
-    Ok(members)
 }
 
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
+/// A JSON object's members in the order written, repeats kept: a `serde_json::Value` keeps
+/// the last of a repeated name only, which would hide a repeat.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Object)
+    }
 }
 
-impl JsonParser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
+/// Reads JSON lines of counts, every line one flat object with exactly the members `keys`,
+/// `window_start`, `window_end` and `count` (in any order), and returns the counts by the key
+/// members (parts joined by one space); fails on a key that repeats.
+pub fn json_lines_totals(text: &str, keys: &[&str], context: &dyn fmt::Display) -> Counts {
+    let mut names: BTreeSet<&str> = keys.iter().copied().collect();
+    names.extend(["window_start", "window_end", "count"]);
+    assert!(
+        text.ends_with('\n'),
+        "the output does not end with a newline\n{context}"
+    );
+    let mut totals = Counts::new();
+    for (i, line) in text.lines().enumerate() {
+        let members = parse_json_object(line)
+            .unwrap_or_else(|e| panic!("line {} is not a JSON object ({e}): {line}\n{context}", i + 1));
+        let got: BTreeSet<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(got, names, "members of line {}: {line}\n{context}", i + 1);
+        assert_eq!(got.len(), members.len(), "a member repeats: {line}\n{context}");
+        let get = |name: &str| &members.iter().find(|(n, _)| n == name).unwrap().1;
+        let count: i64 = match get("count") {
+            Value::Number(n) => n
+                .as_i64()
+                .unwrap_or_else(|| panic!("count {n} is not an integer: {line}\n{context}")),
+            other => panic!("count is {other:?}, not a number: {line}\n{context}"),
+        };
+        let key = keys
+            .iter()
+            .map(|k| match get(k) {
+                Value::String(s) => s.as_bytes().to_vec(),
+                other => panic!("{k} is {other:?}, not a string: {line}\n{context}"),
+            })
+            .collect::<Vec<_>>()
+            .join(&b' ');
+        assert!(
+            totals.insert(key, count).is_none(),
+            "a key repeats within one flush: {line}\n{context}"
+        );
     }
+    totals
+}
 
-    fn next(&mut self) -> Option<u8> {
-        let b = self.peek();
-        self.i += 1;
-        b
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            self.i += 1;
-        }
-    }
-
-    fn expect(&mut self, b: u8) -> Result<(), String> {
-        match self.next() {
-            Some(c) if c == b => Ok(()),
-            other => Err(format!(
-                "expected {:?} at {}, got {:?}",
-                b as char,
-                self.i - 1,
-                other.map(|c| c as char)
-            )),
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let digits = self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
-        self.i += 4;
-        u32::from_str_radix(std::str::from_utf8(digits).map_err(|e| e.to_string())?, 16)
-            .map_err(|_| "bad \\u escape".to_owned())
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.expect(b'"')?;
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            match self.next().ok_or("unterminated string")? {
-                b'"' => break,
-                b'\\' => match self.next().ok_or("unterminated escape")? {
-                    b'"' => out.push(b'"'),
-                    b'\\' => out.push(b'\\'),
-                    b'/' => out.push(b'/'),
-                    b'b' => out.push(8),
-                    b'f' => out.push(12),
-                    b'n' => out.push(b'\n'),
-                    b'r' => out.push(b'\r'),
-                    b't' => out.push(b'\t'),
-                    b'u' => {
-                        let mut cp = self.hex4()?;
-                        if (0xD800..0xDC00).contains(&cp) {
-                            if self.next() != Some(b'\\') || self.next() != Some(b'u') {
-                                return Err("lone surrogate".into());
-                            }
-                            let low = self.hex4()?;
-                            if !(0xDC00..0xE000).contains(&low) {
-                                return Err("bad surrogate pair".into());
-                            }
-                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                        }
-                        let c = char::from_u32(cp).ok_or("bad code point")?;
-                        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                    }
-                    other => return Err(format!("bad escape \\{}", other as char)),
-                },
-                c if c < 0x20 => return Err("raw control character in a string".into()),
-                c => out.push(c),
-            }
-        }
-        String::from_utf8(out).map_err(|_| "string is not UTF-8".to_owned())
-    }
-
-    fn value(&mut self) -> Result<Json, String> {
-        match self.peek().ok_or("missing value")? {
-            b'"' => Ok(Json::Str(self.string()?)),
-            b'-' | b'0'..=b'9' => {
-                let start = self.i;
-                while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
-                    self.i += 1;
-                }
-                let num = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                num.parse::<f64>().map_err(|_| format!("bad number {num:?}"))?;
-                Ok(Json::Num(num.to_owned()))
-            }
-            _ => {
-                for (word, v) in [
-                    ("true", Json::Bool(true)),
-                    ("false", Json::Bool(false)),
-                    ("null", Json::Null),
-                ] {
-                    if self.s[self.i..].starts_with(word.as_bytes()) {
-                        self.i += word.len();
-                        return Ok(v);
-                    }
-                }
-                Err(format!("unsupported value at {}", self.i))
-            }
-        }
+#[test]
+fn parse_json_object_takes_flat_objects_only() {
+    let members = parse_json_object(r#" {"a": "x\u00e9\ud83d\ude00", "n": -12.5e3, "a": true, "z": null} "#);
+    let names: Vec<&str> = members
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["a", "n", "a", "z"], "members in order, a repeat kept");
+    assert_eq!(members.unwrap()[0].1, Value::String("x\u{e9}\u{1f600}".into()));
+    assert_eq!(parse_json_object("{}"), Ok(Vec::new()));
+    for bad in [
+        r#"{"a": [1]}"#,
+        r#"{"a": {"b": 1}}"#,
+        r#"{"a": 1} x"#,
+        r#"{"a": 1}{}"#,
+        r#"["a"]"#,
+        r#""a""#,
+        r#"{"a": "\ud800"}"#,
+        "{\"a\": \"tab\there\"}",
+        r#"{"a": 01}"#,
+        r#"{"a": 1,}"#,
+        r#"{a: 1}"#,
+    ] {
+        assert!(parse_json_object(bad).is_err(), "accepted {bad}");
     }
 }
