@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::live::Live;
 use crate::tools::{Tool, have};
 use crate::util::*;
 
@@ -144,18 +143,11 @@ fn a_lock_held_by_another_connection_delays_a_flush_and_loses_nothing() {
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 40);
     let (b, b_path) = batch(&wd, "b.log", "b", 2000, 30);
     let (c, c_path) = batch(&wd, "c.log", "c", 1000, 20);
-    let mut live = Live::start_piped(
-        &wd,
-        STATBUF,
-        &[
-            os("-k"),
-            os("2"),
-            os("--interval"),
-            os("1s"),
-            os("--sqlite"),
-            db.as_os_str(),
-        ],
-    );
+    let mut live = wd
+        .statbuf()
+        .args(["-k", "2", "--interval", "1s", "--sqlite"])
+        .arg(&db)
+        .spawn();
     live.write(&a);
     let after_a = mawk(FIELD2, &[&a_path]);
     until_totals(&mut live, &db, &after_a);
@@ -280,7 +272,7 @@ fn start_on_a_small_disk(wd: &Workdir, extra: &[&str], lasting: bool) -> (Live, 
             if !lasting {
                 args.extend([OsString::from("--csv"), csv.clone().into()]);
             }
-            let live = Live::start_piped(wd, STATBUF, &args);
+            let live = wd.statbuf().args(&args).spawn();
             let ballast = mount_point.join("ballast");
             (
                 live,
@@ -299,15 +291,23 @@ fn start_on_a_small_disk(wd: &Workdir, extra: &[&str], lasting: bool) -> (Live, 
             println!("full disk: ENOSPC injected with strace ({why})");
             let db = wd.path("t.db");
             let when = if lasting { "40+" } else { "40..46" };
-            let mut traced: Vec<OsString> = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64", "-e"]
-                .iter()
-                .map(OsString::from)
-                .collect();
-            traced.push(format!("inject=pwrite64:error=ENOSPC:when={when}").into());
-            traced.push(STATBUF.into());
-            traced.extend(args);
-            traced.extend([OsString::from("--sqlite"), db.clone().into()]);
-            let live = Live::start_piped(wd, "strace", &traced);
+            let strace = [
+                "-f".to_owned(),
+                "-qq".to_owned(),
+                "-o".to_owned(),
+                "/dev/null".to_owned(),
+                "-e".to_owned(),
+                "trace=pwrite64".to_owned(),
+                "-e".to_owned(),
+                format!("inject=pwrite64:error=ENOSPC:when={when}"),
+            ];
+            let live = wd
+                .statbuf()
+                .under("strace", strace)
+                .args(&args)
+                .arg("--sqlite")
+                .arg(&db)
+                .spawn();
             (live, Full::Injected, db, wd.path("t.csv"))
         }
     }
@@ -646,22 +646,16 @@ fn database_moved_away(act: impl FnOnce(&Path)) -> (Workdir, Run, Counts, Counts
     let fallback = wd.path("fb.csv");
     let (a, a_path) = batch(&wd, "a.log", "a", 2000, 50);
     let (b, b_path) = batch(&wd, "b.log", "b", 1500, 40);
-    let mut live = Live::start_piped(
-        &wd,
-        STATBUF,
-        &[
-            os("-k"),
-            os("2"),
-            os("--interval"),
-            os("200ms"),
-            os("--flush-timeout"),
-            os("1s"),
+    let mut live = wd
+        .statbuf()
+        .args(["-k", "2", "--interval", "200ms", "--flush-timeout", "1s"])
+        .args([
             os("--fallback"),
             fallback.as_os_str(),
             os("--sqlite"),
             db.as_os_str(),
-        ],
-    );
+        ])
+        .spawn();
     live.write(&a);
     let first = mawk(FIELD2, &[&a_path]);
     until_totals(&mut live, &db, &first);
@@ -924,18 +918,11 @@ fn sighup_flushes_at_once_and_sigterm_flushes_the_rest() {
     let db = wd.path("t.db");
     let (a, a_path) = batch(&wd, "a.log", "a", 3000, 60);
     let (b, b_path) = batch(&wd, "b.log", "b", 2000, 40);
-    let mut live = Live::start_piped(
-        &wd,
-        STATBUF,
-        &[
-            os("-k"),
-            os("2"),
-            os("--interval"),
-            os("1h"),
-            os("--sqlite"),
-            db.as_os_str(),
-        ],
-    );
+    let mut live = wd
+        .statbuf()
+        .args(["-k", "2", "--interval", "1h", "--sqlite"])
+        .arg(&db)
+        .spawn();
     live.write(&a);
     live.wait_until_read();
     // A SIGHUP may be taken before the last block read is dispatched: send another now and
@@ -977,22 +964,16 @@ fn a_second_sigint_gives_up_on_a_failing_final_flush_into_the_fallback() {
     let db = wd.path("t.db");
     let fallback = wd.path("fb.csv");
     let (a, a_path) = batch(&wd, "a.log", "a", 4000, 70);
-    let mut live = Live::start_piped(
-        &wd,
-        STATBUF,
-        &[
-            os("-k"),
-            os("2"),
-            os("--interval"),
-            os("1h"),
-            os("--flush-timeout"),
-            os("60s"),
+    let mut live = wd
+        .statbuf()
+        .args(["-k", "2", "--interval", "1h", "--flush-timeout", "60s"])
+        .args([
             os("--fallback"),
             fallback.as_os_str(),
             os("--sqlite"),
             db.as_os_str(),
-        ],
-    );
+        ])
+        .spawn();
     live.poll("statbuf to create the table", |_| sql_totals(&db).map(|_| ()));
     let holder = lock_exclusively(&db);
     live.write(&a);

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::live::{Live, PATIENCE, POLL};
 use crate::util::*;
 
 // ------------------------------------------------------------------------------------------

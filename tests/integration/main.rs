@@ -13,7 +13,6 @@ mod faults;
 mod follow;
 mod hostile;
 mod inputs;
-mod live;
 mod pg;
 mod pg_proxy;
 mod postgres;

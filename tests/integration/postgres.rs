@@ -165,7 +165,7 @@ fn eight_hosts_flush_overlapping_keys_into_one_table_exactly() {
     // A new database: the eight also race to create the tables.
     let url = pg.fresh_database("fleet");
     let logs: Vec<_> = (0..8).map(|i| generated_log(50_000, 100 + i)).collect();
-    let children: Vec<Running> = logs
+    let children: Vec<Live> = logs
         .iter()
         .enumerate()
         .map(|(i, log)| {
@@ -244,11 +244,11 @@ fn kill_9_in_a_loop_then_a_rerun_is_exact() {
         let mut child = command().spawn();
         // Killed as soon as it has committed something of its own.
         let deadline = Instant::now() + DEADLINE;
-        while offset() == before && !child.has_exited() {
+        while offset() == before && !child.exited() {
             assert!(Instant::now() < deadline, "no progress after {DEADLINE:?}");
             thread::sleep(Duration::from_millis(5));
         }
-        if child.has_exited() {
+        if child.exited() {
             break;
         }
         child.signal("KILL");
@@ -272,7 +272,7 @@ fn an_immediate_restart_and_a_ten_second_stop_lose_nothing() {
         .spawn();
     let mut expected = Counts::new();
     let mut sent = 0;
-    let mut send = |child: &mut Running, expected: &mut Counts| {
+    let mut send = |child: &mut Live, expected: &mut Counts| {
         let (text, counts) = lines(sent, 1000, 37);
         child.write(&text);
         add_counts(expected, &counts);

@@ -13,7 +13,7 @@ use loggen::LogSpec;
 use crate::follow::{
     append, inode, numbered, numbered_lines, rotate_by_copytruncate, rotate_by_rename, sql_counts,
 };
-use crate::live::{EXIT_DEADLINE, Live};
+
 use crate::tools::{Tool, have};
 use crate::util::*;
 

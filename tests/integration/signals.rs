@@ -30,7 +30,7 @@ fn signal_flushes_stdout(signal: &str) {
     running.write(&data);
     thread::sleep(SETTLE);
     assert!(
-        !running.has_exited(),
+        !running.exited(),
         "statbuf exited before the signal although its stdin is open"
     );
     running.signal(signal);
@@ -77,7 +77,7 @@ fn sigterm_flushes_to_sqlite() {
 }
 
 /// Polls the table until it holds `want` in all, or fails past the deadline.
-fn wait_for_total(db: &Path, want: i64, running: &mut Running) {
+fn wait_for_total(db: &Path, want: i64, running: &mut Live) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let last = match SqlTable::read(db, "counts") {
@@ -91,7 +91,7 @@ fn wait_for_total(db: &Path, want: i64, running: &mut Running) {
             Err(e) => e.to_string(),
         };
         assert!(
-            !running.has_exited(),
+            !running.exited(),
             "statbuf exited while its stdin was open; last read of the table: {last}"
         );
         assert!(

@@ -6,7 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,8 @@ pub const PANIC_MARKERS: &[&str] = &["panicked", "RUST_BACKTRACE"];
 
 /// A statbuf command line being built.
 pub struct Statbuf {
+    /// A program statbuf runs under, and its arguments (see [`Statbuf::under`]).
+    wrapper: Vec<OsString>,
     args: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     dir: Option<PathBuf>,
@@ -33,6 +35,7 @@ pub struct Statbuf {
 /// A new statbuf command line with no arguments and an empty (closed) standard input.
 pub fn statbuf() -> Statbuf {
     Statbuf {
+        wrapper: Vec::new(),
         args: Vec::new(),
         stdin: None,
         dir: None,
@@ -80,23 +83,44 @@ impl Statbuf {
         self
     }
 
-    /// The command line as a person would type it, for failure messages.
+    /// Runs statbuf under `program`: `program ARGS... statbuf STATBUF-ARGS...` (strace, say).
+    pub fn under<I, S>(mut self, program: impl AsRef<OsStr>, args: I) -> Statbuf
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.wrapper = std::iter::once(program.as_ref().to_os_string())
+            .chain(args.into_iter().map(|a| a.as_ref().to_os_string()))
+            .collect();
+        self
+    }
+
+    /// The command line as a person would type it.
+    pub fn command_line(&self) -> String {
+        let words = self.wrapper.iter().chain(&self.args).map(|w| w.to_string_lossy());
+        let mut words: Vec<String> = words.map(|w| shell_quote(&w)).collect();
+        words.insert(self.wrapper.len(), "statbuf".to_owned());
+        words.join(" ")
+    }
+
+    /// The command line and its standard input, for failure messages.
     pub fn describe(&self) -> String {
-        let mut s = String::from("statbuf");
-        for arg in &self.args {
-            s.push(' ');
-            s.push_str(&shell_quote(&arg.to_string_lossy()));
-        }
         match &self.stdin {
-            Some(bytes) => s.push_str(&format!("  (stdin: {} bytes)", bytes.len())),
-            None => s.push_str("  (stdin: /dev/null)"),
+            Some(bytes) => format!("{}  (stdin: {} bytes)", self.command_line(), bytes.len()),
+            None => format!("{}  (stdin: /dev/null)", self.command_line()),
         }
-        s
     }
 
     /// A `std::process::Command` for this command line, with piped standard streams.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(STATBUF);
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(STATBUF);
+                cmd
+            }
+            None => Command::new(STATBUF),
+        };
         cmd.args(&self.args);
         for (name, value) in &self.env {
             match value {
@@ -235,88 +259,6 @@ impl Streams {
         let out = self.stdout.take().map(|h| h.join().unwrap()).unwrap_or_default();
         let err = self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default();
         (out, err)
-    }
-}
-
-/// A statbuf process started with piped stdin that the test writes to at its own pace.
-/// Dropping it kills the process if it is still running.
-pub struct Running {
-    pub command: String,
-    pub child: Child,
-    pub stdin: Option<ChildStdin>,
-    streams: Option<Streams>,
-}
-
-impl Statbuf {
-    /// Starts the command with a piped stdin that stays open until [`Running::close_stdin`].
-    pub fn spawn(self) -> Running {
-        let command = self.describe();
-        let mut cmd = self.command();
-        cmd.stdin(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {STATBUF}: {e}"));
-        let stdin = child.stdin.take();
-        let streams = Some(Streams::capture(&mut child));
-        Running {
-            command,
-            child,
-            stdin,
-            streams,
-        }
-    }
-}
-
-impl Running {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn write(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin already closed");
-        stdin
-            .write_all(bytes)
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| panic!("cannot write to statbuf's stdin: {e}"));
-    }
-
-    pub fn close_stdin(&mut self) {
-        self.stdin.take();
-    }
-
-    /// Sends a signal by name (`INT`, `TERM`) with the `kill` utility.
-    pub fn signal(&self, name: &str) {
-        send_signal(self.pid(), name);
-    }
-
-    /// Whether the process has exited yet.
-    pub fn has_exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    /// Waits for the process to exit; fails the test (after killing it) past the deadline.
-    pub fn wait(mut self, within: Duration) -> Run {
-        let status = wait_until(&mut self.child, Instant::now() + within);
-        kill_if_running(&mut self.child);
-        self.stdin.take();
-        let (stdout, stderr) = self.streams.take().unwrap().join();
-        let run = Run {
-            command: self.command.clone(),
-            status,
-            stdout,
-            stderr,
-        };
-        assert!(
-            run.status.is_some(),
-            "statbuf did not exit within {within:?}; it was killed\n{run}"
-        );
-        run
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        kill_if_running(&mut self.child);
     }
 }
 

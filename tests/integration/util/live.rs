@@ -1,16 +1,16 @@
-//! A statbuf (or strace-wrapped statbuf) process running in the background while a test acts
-//! on its files, its standard input and its signals.
+//! A statbuf process (or statbuf under strace) running in the background while a test acts on
+//! its files, its standard input and its signals, and reads its stderr as it goes.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{Run, STATBUF, Workdir, excerpt, kill_if_running, send_signal, wait_until};
+use super::run::{Run, Statbuf, excerpt, kill_if_running, send_signal, wait_until};
+use super::workdir::Workdir;
 
 /// How long a polled condition may take before the test gives up on it.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -21,61 +21,62 @@ pub const EXIT_DEADLINE: Duration = Duration::from_secs(30);
 /// How often a polled condition is checked.
 pub const POLL: Duration = Duration::from_millis(25);
 
-/// A process whose stdout and stderr go to files, so that stderr can be read while it runs.
-/// Dropping it kills the process if it is still running.
+impl Statbuf {
+    /// Starts the command in the background, its standard input a pipe the test writes to
+    /// ([`Live::write`]) and that stays open until [`Live::close_stdin`].
+    pub fn spawn(self) -> Live {
+        Live::spawn(self, true)
+    }
+}
+
+/// A process running in the background. Its stdout and stderr go to temporary files, so that
+/// stderr can be read while it runs and nothing blocks on a full pipe. Dropping it kills the
+/// process if it is still running.
 pub struct Live {
     child: Child,
     command: String,
-    /// With `start_piped`, until `close_stdin`.
+    /// With [`Statbuf::spawn`], until [`Live::close_stdin`].
     stdin: Option<ChildStdin>,
-    stdout: PathBuf,
-    stderr: PathBuf,
+    stdout: tempfile::TempPath,
+    stderr: tempfile::TempPath,
     status: Option<ExitStatus>,
 }
 
 impl Live {
     /// Starts statbuf in `wd` with `args` and standard input from /dev/null.
     pub fn start<S: AsRef<OsStr>>(wd: &Workdir, args: &[S]) -> Live {
-        Live::spawn(wd, STATBUF.as_ref(), args, false)
+        Live::spawn(wd.statbuf().args(args), false)
     }
 
-    /// Starts `program args` in `wd` with standard input from a pipe (see `write`).
-    pub fn start_piped<S: AsRef<OsStr>>(wd: &Workdir, program: impl AsRef<OsStr>, args: &[S]) -> Live {
-        Live::spawn(wd, program.as_ref(), args, true)
-    }
-
-    fn spawn<S: AsRef<OsStr>>(wd: &Workdir, program: &OsStr, args: &[S], piped: bool) -> Live {
-        static RUNS: AtomicUsize = AtomicUsize::new(0);
-        let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let stdout = wd.path(&format!("live-run{n}.stdout"));
-        let stderr = wd.path(&format!("live-run{n}.stderr"));
-        let create = |path: &Path| {
-            File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
+    fn spawn(statbuf: Statbuf, piped: bool) -> Live {
+        let (stdin, note) = match piped {
+            true => (Stdio::piped(), "a pipe"),
+            false => (Stdio::null(), "/dev/null"),
         };
-        let name = if program == OsStr::new(STATBUF) {
-            OsStr::new("statbuf")
-        } else {
-            program
+        let command = format!("{}  (stdin: {note})", statbuf.command_line());
+        let capture = |stream: &str| {
+            let file = tempfile::Builder::new()
+                .prefix(&format!("statbuf-live-{stream}-"))
+                .tempfile()
+                .unwrap_or_else(|e| panic!("cannot create a file for the {stream} of {command}: {e}"));
+            let (file, path) = file.into_parts();
+            (Stdio::from(file), path)
         };
-        let command = std::iter::once(name)
-            .chain(args.iter().map(AsRef::as_ref))
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut child = Command::new(program)
-            .args(args)
-            .current_dir(wd.root())
-            .stdin(if piped { Stdio::piped() } else { Stdio::null() })
-            .stdout(create(&stdout))
-            .stderr(create(&stderr))
+        let (stdout, stdout_path) = capture("stdout");
+        let (stderr, stderr_path) = capture("stderr");
+        let mut cmd = statbuf.command();
+        let mut child = cmd
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
         Live {
             stdin: child.stdin.take(),
             child,
             command,
-            stdout,
-            stderr,
+            stdout: stdout_path,
+            stderr: stderr_path,
             status: None,
         }
     }
@@ -109,15 +110,18 @@ impl Live {
         });
     }
 
-    /// Sends a signal by name (`TERM`, `STOP`, `KILL`, ...) with the `kill` utility. The child
-    /// is never reaped before it is signalled, so its pid cannot name another process.
+    /// Sends a signal by name (`TERM`, `STOP`, `KILL`, ...) with the `kill` utility. A process
+    /// that has exited and been reaped ([`Live::exited`]) is not signalled: its pid may name
+    /// another process by now.
     pub fn signal(&self, name: &str) {
-        send_signal(self.pid(), name);
+        if self.status.is_none() {
+            send_signal(self.pid(), name);
+        }
     }
 
     /// What the process has written to stderr so far.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&fs::read(&self.stderr).unwrap_or_default()).into_owned()
+        String::from_utf8_lossy(&read_captured(&self.stderr)).into_owned()
     }
 
     /// Whether the process has exited (it is reaped then).
@@ -179,19 +183,20 @@ impl Live {
         });
     }
 
-    /// Closes standard input, waits for the process to exit (killing it past `within`, which
-    /// fails the test) and returns what it printed.
+    /// Waits for the process to exit and returns what it printed; kills it past `within`,
+    /// which fails the test. Standard input stays as it is until then: a test that ends the
+    /// input calls [`Live::close_stdin`] first.
     pub fn wait(mut self, within: Duration) -> Run {
-        self.stdin.take();
         if self.status.is_none() {
             self.status = wait_until(&mut self.child, Instant::now() + within);
             kill_if_running(&mut self.child);
         }
+        self.stdin.take();
         let run = Run {
             command: self.command.clone(),
             status: self.status,
-            stdout: fs::read(&self.stdout).unwrap_or_default(),
-            stderr: fs::read(&self.stderr).unwrap_or_default(),
+            stdout: read_captured(&self.stdout),
+            stderr: read_captured(&self.stderr),
         };
         assert!(
             run.status.is_some(),
@@ -214,4 +219,9 @@ impl Drop for Live {
     fn drop(&mut self) {
         kill_if_running(&mut self.child);
     }
+}
+
+/// What the process has written so far to one of the files capturing its output.
+fn read_captured(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
