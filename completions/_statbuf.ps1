@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'statbuf' -ScriptBlock {
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`')
             [CompletionResult]::new('--from-start', '--from-start', [CompletionResultType]::ParameterName, 'With --follow, count what the files already hold (default: start at their end)')
+            [CompletionResult]::new('--no-decompress', '--no-decompress', [CompletionResultType]::ParameterName, 'Read compressed files and input as they are instead of decoding them')
             [CompletionResult]::new('--stdout', '--stdout', [CompletionResultType]::ParameterName, 'Print to stdout even when another sink is given')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary line and no progress')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary line and no progress')

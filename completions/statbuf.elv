@@ -48,6 +48,7 @@ set edit:completion:arg-completer[statbuf] = {|@words|
             cand -F 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`'
             cand --follow 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`'
             cand --from-start 'With --follow, count what the files already hold (default: start at their end)'
+            cand --no-decompress 'Read compressed files and input as they are instead of decoding them'
             cand --stdout 'Print to stdout even when another sink is given'
             cand -q 'Print no summary line and no progress'
             cand --quiet 'Print no summary line and no progress'

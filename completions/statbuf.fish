@@ -28,6 +28,7 @@ complete -c statbuf -l top -d 'Print only the N largest counts of each flush to 
 complete -c statbuf -l explain -d 'Show the key (and value) each of the first N lines gives, or why it is skipped; write nothing else' -r
 complete -c statbuf -s F -l follow -d 'Keep reading the files as they grow, across rotation and truncation, like `tail -F`'
 complete -c statbuf -l from-start -d 'With --follow, count what the files already hold (default: start at their end)'
+complete -c statbuf -l no-decompress -d 'Read compressed files and input as they are instead of decoding them'
 complete -c statbuf -l stdout -d 'Print to stdout even when another sink is given'
 complete -c statbuf -s q -l quiet -d 'Print no summary line and no progress'
 complete -c statbuf -l progress -d 'Show progress on stderr even when it is not a terminal'

@@ -120,7 +120,7 @@ fn forward_signals() -> anyhow::Result<Receiver<Control>> {
 fn summary(report: &RunReport) -> String {
     let s = &report.stats;
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", message::plural(n, one, many));
-    format!(
+    let mut line = format!(
         "{}, {} matched, {} unmatched, {}, {} oversize, {}, {}",
         plural(s.lines, "line", "lines"),
         s.matched,
@@ -129,7 +129,12 @@ fn summary(report: &RunReport) -> String {
         s.oversize,
         plural(report.flush.keys, "key", "keys"),
         plural(report.flush.flushes, "flush", "flushes"),
-    )
+    );
+    if report.decompressed > 0 {
+        let inputs = plural(report.decompressed, "input", "inputs");
+        line.push_str(&format!(", {inputs} decompressed"));
+    }
+    line
 }
 
 fn exit_code(report: &RunReport) -> ExitCode {

@@ -140,6 +140,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = INPUT)]
     pub state: Option<PathBuf>,
 
+    /// Read compressed files and input as they are instead of decoding them
+    ///
+    /// By default a file or standard input whose first bytes are those of gzip, zstd, bzip2 or
+    /// xz is read as the text it decodes to, whatever its name.
+    #[arg(long = "no-decompress", help_heading = INPUT)]
+    pub no_decompress: bool,
+
     /// Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)
     #[arg(
         long = "max-line-bytes",

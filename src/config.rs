@@ -233,6 +233,7 @@ impl Config {
                 // A line takes at least 2 bytes ("x\n"), so only a cap below half a block can bite.
                 max_lines_per_block: (args.max_keys < args.block_size.unwrap_or(DEFAULT_BLOCK_SIZE) / 2)
                     .then_some(args.max_keys),
+                decompress: !args.no_decompress,
                 // Filled in from the state file or the database once they are opened.
                 resume: None,
             },

@@ -176,9 +176,10 @@ const SECTIONS: &[Section] = &[
                 ],
             ),
             Block::Example(
-                "In a shell pipeline: status codes of compressed logs, then 5xx responses per path:",
+                "Status codes of rotated, compressed logs (gzip, zstd, bzip2 and xz are known by \
+                 their first bytes and read decoded), then 5xx responses per path in a pipeline:",
                 &[
-                    "zcat /var/log/nginx/access.log.*.gz | statbuf -k 9",
+                    "statbuf -k 9 /var/log/nginx/access.log.*.gz",
                     "statbuf -k 9 -k 7 access.log | awk '$2 >= 500'",
                 ],
             ),
@@ -269,7 +270,7 @@ const SECTIONS: &[Section] = &[
                 "the state file (--state FILE)",
                 "Remembers, for each input file, how far it has been counted and flushed, and enough \
                  to recognise the file: its device and inode, a digest of its first bytes and of the \
-                 bytes before that offset. A later run with the same state file resumes there, so no \
+                 bytes before that offset (of the decoded text, for a compressed file). A later run with the same state file resumes there, so no \
                  line is counted twice or missed; a log rotated or truncated meanwhile is noticed, and \
                  the rest of a rotated one is looked for beside it (access.log.1). Without --sqlite or \
                  --postgres the file holds the offsets (JSON) and is replaced atomically once every \

@@ -50,6 +50,8 @@ pub struct RunReport {
     pub flush: FlushReport,
     /// Inputs that could not be opened or read.
     pub input_errors: usize,
+    /// Inputs read decoded (gzip, zstd, bzip2, xz).
+    pub decompressed: u64,
     /// The final flush was cut short by a second stop.
     pub aborted: bool,
 }
@@ -165,6 +167,7 @@ pub fn run(
                     Ok(ReadEvent::Block(block)) => dispatcher.dispatch(block),
                     Ok(ReadEvent::Position(position)) => dispatcher.advance(position),
                     Ok(ReadEvent::Notice(notice)) => say!(meter, "{notice}"),
+                    Ok(ReadEvent::Decompressed) => dispatcher.report.decompressed += 1,
                     Ok(ReadEvent::Failed { input, error }) => {
                         say!(meter, "{input}: {error}");
                         dispatcher.report.input_errors += 1;

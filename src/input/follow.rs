@@ -69,7 +69,7 @@ pub fn follow(ctx: &Context, paths: &[PathBuf]) {
 /// the end of its last complete line. False when reading should stop.
 fn start<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> bool {
     if let Some(position) = ctx.options.resume.as_ref().and_then(|c| c.position(&file.key)) {
-        let (segments, fate, unreadable) = resume::plan(&file.path, position);
+        let (segments, fate, unreadable) = resume::plan(&file.path, position, ctx.options.decompress);
         for notice in resume::notice(&file.path, position, &fate)
             .into_iter()
             .chain(unreadable)
@@ -180,7 +180,8 @@ fn rotated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
             let mut exclude = vec![(old_meta.dev(), old_meta.ino())];
             exclude.extend(std::fs::metadata(&file.path).ok().map(|m| (m.dev(), m.ino())));
             let old_mtime = (old_meta.mtime(), old_meta.mtime_nsec());
-            let (between, unreadable) = resume::rotated_between(&file.path, old_mtime, &exclude);
+            let (between, unreadable) =
+                resume::rotated_between(&file.path, old_mtime, &exclude, ctx.options.decompress);
             for notice in unreadable {
                 if !ctx.notice(notice) {
                     return Step::Quit;
@@ -212,7 +213,7 @@ fn truncated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>) -> Step {
     let Some(position) = file.reader.take().and_then(|r| r.position()) else {
         return Step::Idle;
     };
-    let (segments, fate, unreadable) = resume::plan(&file.path, &position);
+    let (segments, fate, unreadable) = resume::plan(&file.path, &position, ctx.options.decompress);
     for notice in unreadable {
         if !ctx.notice(notice) {
             return Step::Quit;

@@ -6,6 +6,7 @@
 //! up to the next newline and the line is counted as oversize.
 
 mod block;
+mod decode;
 mod follow;
 mod reader;
 mod resume;
@@ -50,6 +51,8 @@ pub enum ReadEvent {
     Position(FilePosition),
     /// Something the user should know that is not an error (a rotation, a file to wait for).
     Notice(String),
+    /// An input is compressed and is read decoded.
+    Decompressed,
     /// An input could not be opened or read; the others are still read.
     Failed {
         input: String,
@@ -73,6 +76,8 @@ pub struct ReadOptions {
     /// Cut blocks after this many lines (when `--max-keys` is small enough that a block could
     /// hold more lines than that): a block adds at most this many keys to a worker's map.
     pub max_lines_per_block: Option<usize>,
+    /// Read compressed inputs decoded (not with `--no-decompress`).
+    pub decompress: bool,
     /// Where to resume files from; `None` when no checkpoint is kept. With a checkpoint, a
     /// last line without a newline is left for the next run, which may see the rest of it.
     pub resume: Option<Checkpoint>,
@@ -173,7 +178,7 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
     let key = absolute(path);
     let segments = match ctx.options.resume.as_ref().and_then(|c| c.position(&key)) {
         Some(position) => {
-            let (segments, fate, unreadable) = resume::plan(path, position);
+            let (segments, fate, unreadable) = resume::plan(path, position, ctx.options.decompress);
             for notice in resume::notice(path, position, &fate)
                 .into_iter()
                 .chain(unreadable)
@@ -230,7 +235,11 @@ fn open_at<'a>(
 ) -> std::io::Result<SourceReader<'a>> {
     use std::io::{Seek, SeekFrom};
     let mut handle = File::open(file)?;
-    if start > 0 {
+    // Only a regular file can be looked at without consuming it (a named pipe is sniffed as
+    // it is read, like standard input).
+    let regular = handle.metadata()?.is_file();
+    let compressed = regular && ctx.options.decompress && decode::Codec::of_file(&handle)?.is_some();
+    if start > 0 && !compressed {
         handle.seek(SeekFrom::Start(start))?;
     }
     SourceReader::new(ctx, handle, Some(key.to_path_buf()), start)

@@ -1,12 +1,14 @@
 //! Reading one open input into blocks of whole lines, and knowing how far it has got.
 
 use std::fs::File;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 
 use crate::checkpoint::{Digest, FINGERPRINT_BYTES, FilePosition, TAIL_BYTES};
+use crate::input::decode::Codec;
 use crate::input::{Block, Context, ReadEvent};
+use crate::progress::Meter;
 use crate::stop::Wait;
 
 /// Which file an input reader reads, for checkpoints.
@@ -35,6 +37,11 @@ pub struct SourceReader<'a> {
     file: File,
     /// Regular files never block, so they are read without polling.
     regular: bool,
+    /// The decoded text of a compressed input, read instead of `file`; offsets count its bytes.
+    decoded: Option<Box<dyn Read + Send>>,
+    codec: Option<Codec>,
+    /// Whether the input's first bytes were looked at for a compression format yet.
+    sniffed: bool,
     identity: Option<Identity>,
     /// Bytes read, not yet sent: a partial line at the front, then whatever the last read added.
     buf: Vec<u8>,
@@ -49,7 +56,9 @@ pub struct SourceReader<'a> {
 }
 
 impl<'a> SourceReader<'a> {
-    /// A reader of `file` from byte `start`, which must be 0 or the end of a line.
+    /// A reader of `file` from byte `start`, which must be 0 or the end of a line. A regular
+    /// file's format is known from its first bytes; a compressed one is read decoded, and
+    /// `start` counts decoded bytes. A plain file must already be positioned at `start`.
     pub fn new(
         ctx: &'a Context<'a>,
         file: File,
@@ -62,20 +71,46 @@ impl<'a> SourceReader<'a> {
             device: meta.dev(),
             inode: meta.ino(),
         });
+        let codec = match ctx.options.decompress && meta.is_file() {
+            true => Codec::of_file(&file)?,
+            false => None,
+        };
         let mut seen = Seen::default();
-        if start > 0 {
-            seen.head = read_at(&file, 0, FINGERPRINT_BYTES.min(start as usize))?;
-            let tail_len = TAIL_BYTES.min(start as usize);
-            seen.tail = read_at(&file, start - tail_len as u64, tail_len)?;
+        let decoded = match codec {
+            Some(codec) => {
+                let compressed = Counted {
+                    inner: file.try_clone()?,
+                    meter: ctx.meter.clone(),
+                };
+                let mut decoded = codec.decoder(compressed)?;
+                // The text before `start` was counted by an earlier run; decoding it again
+                // is the only way to reach `start` and to know what a checkpoint says of it.
+                seen.consume(&mut decoded, start)?;
+                Some(decoded)
+            }
+            None => {
+                if start > 0 {
+                    seen.head = read_at(&file, 0, FINGERPRINT_BYTES.min(start as usize))?;
+                    let tail_len = TAIL_BYTES.min(start as usize);
+                    seen.tail = read_at(&file, start - tail_len as u64, tail_len)?;
+                }
+                // What a resumed file holds before `start` was read by an earlier run: the
+                // progress bar counts it as done.
+                ctx.meter.add_bytes(start);
+                None
+            }
+        };
+        if codec.is_some() {
+            let _ = ctx.events.send(ReadEvent::Decompressed);
         }
-        // What a resumed file holds before `start` was read by an earlier run: the progress bar
-        // counts it as done.
-        ctx.meter.add_bytes(start);
         Ok(SourceReader {
             ctx,
             source: ctx.next_source(),
             file,
             regular: meta.is_file(),
+            sniffed: meta.is_file() || !ctx.options.decompress,
+            decoded,
+            codec,
             identity,
             buf: ctx.pool.take(ctx.options.block_size),
             buf_offset: start,
@@ -122,7 +157,7 @@ impl<'a> SourceReader<'a> {
     /// Reads until the input has nothing more for now.
     pub fn read_available(&mut self) -> std::io::Result<ReadEnd> {
         loop {
-            if self.regular {
+            if self.regular || self.decoded.is_some() {
                 if self.ctx.stop.requested() {
                     return Ok(ReadEnd::Stopped);
                 }
@@ -132,19 +167,73 @@ impl<'a> SourceReader<'a> {
             if self.buf.len() == self.buf.capacity() {
                 self.buf.reserve(self.ctx.options.block_size.max(self.buf.len()));
             }
-            let n = match rustix::io::read(&self.file, rustix::buffer::spare_capacity(&mut self.buf)) {
-                Ok(n) => n,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
+            let n = match &mut self.decoded {
+                Some(decoded) => {
+                    // `Read` wants initialised bytes; zeroing the room is cheap beside decoding.
+                    let len = self.buf.len();
+                    self.buf.resize(self.buf.capacity(), 0);
+                    let read = decoded.read(&mut self.buf[len..]);
+                    self.buf.truncate(len + *read.as_ref().unwrap_or(&0));
+                    match read {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(self.damaged(e)),
+                    }
+                }
+                None => match rustix::io::read(&self.file, rustix::buffer::spare_capacity(&mut self.buf)) {
+                    Ok(n) => {
+                        self.ctx.meter.add_bytes(n as u64);
+                        n
+                    }
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
+                },
             };
+            if !self.sniffed && !self.sniff(n == 0)? {
+                continue;
+            }
             if n == 0 {
                 return Ok(ReadEnd::Eof);
             }
-            self.ctx.meter.add_bytes(n as u64);
             if !self.cut() {
                 return Ok(ReadEnd::Closed);
             }
         }
+    }
+
+    /// Looks at the first bytes of a pipe (standard input): compressed, the bytes read so far
+    /// and the rest of the pipe are read through a decoder from now on. False while too few
+    /// bytes have arrived to tell (only while they are the start of some magic bytes, so a
+    /// short first line of a live stream is never held back).
+    fn sniff(&mut self, at_end: bool) -> std::io::Result<bool> {
+        if Codec::undecided(&self.buf) && !at_end {
+            return Ok(false);
+        }
+        self.sniffed = true;
+        if let Some(codec) = Codec::sniff(&self.buf) {
+            let head = std::mem::take(&mut self.buf);
+            let rest = self.file.try_clone()?;
+            self.buf = self.ctx.pool.take(self.ctx.options.block_size);
+            self.decoded = Some(codec.decoder(std::io::Cursor::new(head).chain(rest))?);
+            self.codec = Some(codec);
+            let _ = self.ctx.events.send(ReadEvent::Decompressed);
+            // Pipes were counted as they were read; the decoded text is not counted again.
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// A decoding error, saying where the text broke off.
+    fn damaged(&self, error: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} data is damaged or cut short after {} bytes of text ({error}); the lines \
+                 before that were counted",
+                self.codec.map_or("compressed", Codec::name),
+                self.read_offset()
+            ),
+        )
     }
 
     /// At the true end of an input, a last line without a newline still counts (and an
@@ -250,6 +339,21 @@ impl<'a> SourceReader<'a> {
     }
 }
 
+/// A compressed input that adds the bytes read from it to the meter: the progress bar of a
+/// compressed file counts its compressed bytes against its size.
+struct Counted {
+    inner: File,
+    meter: Meter,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.meter.add_bytes(n as u64);
+        Ok(n)
+    }
+}
+
 /// What a checkpoint needs of the bytes consumed so far: the first ones (the fingerprint) and
 /// the last ones (the tail). `head` always holds the first `min(FINGERPRINT_BYTES, offset)`.
 #[derive(Default)]
@@ -259,6 +363,30 @@ struct Seen {
 }
 
 impl Seen {
+    /// Reads and drops the first `n` bytes of `reader`, keeping what a checkpoint needs of
+    /// them; fails when there are fewer.
+    fn consume(&mut self, reader: &mut dyn Read, n: u64) -> std::io::Result<()> {
+        let mut chunk = vec![0; 64 * 1024];
+        let mut left = n;
+        while left > 0 {
+            let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let got = match reader.read(&mut chunk[..want]) {
+                Ok(0) => {
+                    return Err(std::io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        format!("holds fewer than the {n} bytes of text counted before"),
+                    ));
+                }
+                Ok(got) => got,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.add(&chunk[..got]);
+            left -= got as u64;
+        }
+        Ok(())
+    }
+
     fn add(&mut self, consumed: &[u8]) {
         let take = (FINGERPRINT_BYTES - self.head.len().min(FINGERPRINT_BYTES)).min(consumed.len());
         self.head.extend_from_slice(&consumed[..take]);

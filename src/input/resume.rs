@@ -10,12 +10,18 @@
 //!    `copytruncate`). If found, its rest is read from the offset, then the path from its start.
 //! 3. If not found, the path is read from its start, and a notice says that the lines of the
 //!    old file after the offset could not be read.
+//!
+//! Content is compared as it reads: a compressed file (`access.log.1.gz`) by the text it
+//! decodes to, so the rest of a file that was rotated and compressed since is found too, and
+//! read from its offset in decoded bytes. With `--no-decompress`, compressed files are passed
+//! over (with a notice when they were rotated in between).
 
 use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Digest, FilePosition};
+use crate::input::decode::{Codec, content_at};
 use crate::input::reader::read_at;
 
 /// One file to read, from a byte on.
@@ -38,24 +44,24 @@ pub enum Fate {
 
 /// The segments that continue `position` at `path`, in order, what became of the file, and
 /// notices about files rotated in between that cannot be read.
-pub fn plan(path: &Path, position: &FilePosition) -> (Vec<Segment>, Fate, Vec<String>) {
+pub fn plan(path: &Path, position: &FilePosition, decompress: bool) -> (Vec<Segment>, Fate, Vec<String>) {
     let current = std::fs::metadata(path).ok();
     if let Some(meta) = &current
         && same_file(meta, position)
-        && continues(path, meta, position)
+        && continues(path, meta, position, decompress)
     {
         return (vec![segment(path, position.offset)], Fate::Continues, Vec::new());
     }
     let mut segments = Vec::new();
     let mut notices = Vec::new();
-    let fate = match find_beside(path, position) {
+    let fate = match find_beside(path, position, decompress) {
         Some(old) => {
             let fate = Fate::Moved(old.file.clone());
             if let Ok(meta) = std::fs::metadata(&old.file) {
                 let mut exclude = vec![(meta.dev(), meta.ino())];
                 exclude.extend(current.as_ref().map(|m| (m.dev(), m.ino())));
                 let (between, unreadable) =
-                    rotated_between(path, (meta.mtime(), meta.mtime_nsec()), &exclude);
+                    rotated_between(path, (meta.mtime(), meta.mtime_nsec()), &exclude, decompress);
                 notices.extend(unreadable);
                 segments.push(old);
                 segments.extend(between.into_iter().map(|file| segment(&file, 0)));
@@ -93,12 +99,13 @@ pub fn notice(path: &Path, position: &FilePosition, fate: &Fate) -> Option<Strin
 /// Files rotated away between the old file and the one the path names now: two rotations
 /// between two looks (or runs) leave one behind. They are the files beside `path` whose names
 /// start with its name, written to after the old file was (`old_mtime`), and that are neither
-/// the old file nor the current one (`exclude`). Oldest first; compressed ones cannot be read
-/// and come back as notices instead.
+/// the old file nor the current one (`exclude`). Oldest first; without `decompress`,
+/// compressed ones cannot be read and come back as notices instead.
 pub fn rotated_between(
     path: &Path,
     old_mtime: (i64, i64),
     exclude: &[(u64, u64)],
+    decompress: bool,
 ) -> (Vec<PathBuf>, Vec<String>) {
     let dir = path
         .parent()
@@ -124,7 +131,7 @@ pub fn rotated_between(
         if !meta.is_file() || exclude.contains(&(meta.dev(), meta.ino())) || mtime <= old_mtime {
             continue;
         }
-        if is_compressed(&candidate) {
+        if !decompress && is_compressed(&candidate) {
             notices.push(format!(
                 "{}: rotated away and compressed before it could be read; its lines were not counted",
                 candidate.display()
@@ -139,14 +146,7 @@ pub fn rotated_between(
 
 /// Whether a file starts like gzip, bzip2, xz or zstd data.
 fn is_compressed(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else { return false };
-    let Ok(magic) = read_at(&file, 0, 4) else {
-        return false;
-    };
-    magic.starts_with(&[0x1f, 0x8b])
-        || magic.starts_with(b"BZh")
-        || magic.starts_with(&[0xfd, b'7', b'z', b'X'])
-        || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    File::open(path).is_ok_and(|file| Codec::of_file(&file).is_ok_and(|codec| codec.is_some()))
 }
 
 fn segment(file: &Path, start: u64) -> Segment {
@@ -160,25 +160,35 @@ fn same_file(meta: &Metadata, position: &FilePosition) -> bool {
     meta.dev() == position.device && meta.ino() == position.inode
 }
 
-/// Whether `file` holds the checkpointed content up to the offset.
-fn continues(file: &Path, meta: &Metadata, position: &FilePosition) -> bool {
-    if !meta.is_file() || meta.len() < position.offset {
+/// Whether `file` holds the checkpointed content up to the offset: its first bytes, and the
+/// bytes before the offset, as checkpointed (decoded, for a compressed file).
+fn continues(file: &Path, meta: &Metadata, position: &FilePosition, decompress: bool) -> bool {
+    if !meta.is_file() {
         return false;
     }
-    let Ok(handle) = File::open(file) else {
+    let compressed = decompress && is_compressed(file);
+    // A plain file's length says at once whether it reaches the offset; a compressed one's
+    // text is as long as the bytes before the offset that decoding it gives back.
+    if !compressed && meta.len() < position.offset {
         return false;
-    };
+    }
     let digest_at = |offset: u64, len: u64| {
-        read_at(&handle, offset, len as usize)
-            .map(|b| Digest::of(&b))
+        let bytes = match compressed {
+            true => content_at(file, offset, len as usize),
+            false => File::open(file).and_then(|handle| read_at(&handle, offset, len as usize)),
+        };
+        bytes
             .ok()
+            .filter(|b| b.len() as u64 == len)
+            .map(|b| Digest::of(&b))
     };
+    // The fingerprint first: it is cheap even for a compressed file, and it rules out most.
     digest_at(0, position.fingerprint.len) == Some(position.fingerprint.clone())
         && digest_at(position.offset - position.tail.len, position.tail.len) == Some(position.tail.clone())
 }
 
 /// The old content of `path` under another name in its directory, if it is there.
-fn find_beside(path: &Path, position: &FilePosition) -> Option<Segment> {
+fn find_beside(path: &Path, position: &FilePosition, decompress: bool) -> Option<Segment> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -194,7 +204,7 @@ fn find_beside(path: &Path, position: &FilePosition) -> Option<Segment> {
             continue;
         }
         if same_file(&meta, position) {
-            if continues(&candidate, &meta, position) {
+            if continues(&candidate, &meta, position, decompress) {
                 return Some(segment(&candidate, position.offset));
             }
         } else if candidate.as_path() != path && entry.file_name().to_string_lossy().starts_with(&name) {
@@ -204,7 +214,7 @@ fn find_beside(path: &Path, position: &FilePosition) -> Option<Segment> {
     copies.sort_by(|a, b| a.0.cmp(&b.0));
     copies
         .into_iter()
-        .find(|(candidate, meta)| continues(candidate, meta, position))
+        .find(|(candidate, meta)| continues(candidate, meta, position, decompress))
         .map(|(candidate, _)| segment(&candidate, position.offset))
 }
 
@@ -234,7 +244,7 @@ mod tests {
         let position = position_of(&log, 4);
         std::fs::write(&log, b"a\nb\nc\n").unwrap();
         assert_eq!(
-            plan(&log, &position),
+            plan(&log, &position, true),
             (vec![segment(&log, 4)], Fate::Continues, vec![])
         );
     }
@@ -248,7 +258,7 @@ mod tests {
         let rotated = dir.path().join("access.log.1");
         std::fs::rename(&log, &rotated).unwrap();
         std::fs::write(&log, b"new\n").unwrap();
-        let (segments, fate, _) = plan(&log, &position);
+        let (segments, fate, _) = plan(&log, &position, true);
         assert_eq!(segments, [segment(&rotated, 2), segment(&log, 0)]);
         assert_eq!(fate, Fate::Moved(rotated));
     }
@@ -262,7 +272,10 @@ mod tests {
         let copy = dir.path().join("access.log.1");
         std::fs::copy(&log, &copy).unwrap();
         std::fs::write(&log, b"").unwrap();
-        assert_eq!(plan(&log, &position).0, [segment(&copy, 4), segment(&log, 0)]);
+        assert_eq!(
+            plan(&log, &position, true).0,
+            [segment(&copy, 4), segment(&log, 0)]
+        );
     }
 
     #[test]
@@ -272,7 +285,7 @@ mod tests {
         std::fs::write(&log, b"one\ntwo\n").unwrap();
         let position = position_of(&log, 8);
         std::fs::write(&log, b"other content\n").unwrap();
-        let (segments, fate, _) = plan(&log, &position);
+        let (segments, fate, _) = plan(&log, &position, true);
         assert_eq!(segments, [segment(&log, 0)]);
         assert_eq!(fate, Fate::Lost);
         assert!(notice(&log, &position, &fate).unwrap().contains("not counted"));

@@ -4,6 +4,7 @@
 mod tools;
 mod util;
 
+mod compressed;
 mod core;
 mod docs;
 mod errors;

@@ -316,7 +316,7 @@ impl PostgresSink {
         let names: Vec<String> = (1..=parts).map(|i| format!("k{i}")).collect();
         let arrays: Vec<String> = (1..=parts).map(|i| format!("${i}::text[]")).collect();
         format!(
-            "INSERT INTO {table} AS t ({columns}) SELECT {names}, c, ${start}::timestamptz, ${end}::timestamptz \
+            "INSERT INTO {table} AS t ({columns}) SELECT {names}, c, ${start}, ${end} \
              FROM unnest({arrays}, ${counts}::int8[]) AS u({names}, c) {update}",
             table = quote(&self.table),
             columns = sql::counts_columns(&self.schema)
@@ -335,7 +335,8 @@ impl PostgresSink {
 
     fn upsert_types(&self) -> Vec<Type> {
         let mut types = vec![Type::TEXT_ARRAY; self.schema.columns()];
-        types.extend([Type::INT8_ARRAY, Type::TEXT, Type::TEXT]);
+        // The window as timestamptz parameters: cast from text, it would be parsed for every row.
+        types.extend([Type::INT8_ARRAY, Type::TIMESTAMPTZ, Type::TIMESTAMPTZ]);
         types
     }
 
@@ -484,7 +485,7 @@ async fn transaction(
 ) -> Result<(), Fault> {
     let client = &session.client;
     answer(client.batch_execute("BEGIN")).await?;
-    let (start, end) = (snapshot.start_text(), snapshot.end_text());
+    let (start, end) = (snapshot.window_start, snapshot.window_end);
     // In key order, so that hosts writing the same keys lock them in the same order.
     let rows = snapshot.rows_by_key();
     let parts = schema.columns();
