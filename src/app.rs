@@ -146,3 +146,27 @@ fn exit_code(report: &RunReport) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jittered ticks come no sooner than the interval, each wait drawn afresh: over eight
+    /// waits of 5 ms plus up to 20 ms, they differ (all eight within 2 ms of each other would
+    /// take a chance of about one in a million).
+    #[test]
+    fn jittered_ticks_wait_the_interval_and_a_random_more() {
+        let interval = Duration::from_millis(5);
+        let ticks = jittered_ticks(interval, Duration::from_millis(20));
+        let mut last = Instant::now();
+        let mut gaps = Vec::new();
+        for _ in 0..8 {
+            let tick = ticks.recv().unwrap();
+            gaps.push(tick.duration_since(last));
+            last = tick;
+        }
+        assert!(gaps.iter().all(|&gap| gap >= interval), "{gaps:?}");
+        let (shortest, longest) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
+        assert!(*longest - *shortest >= Duration::from_millis(2), "{gaps:?}");
+    }
+}
