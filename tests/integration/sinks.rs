@@ -1,7 +1,10 @@
 //! Sinks and output formats: CSV files, SQLite tables, the stdout formats, --top and
-//! --interval, each read back and summed against mawk's counts.
+//! --interval, each read back and summed against mawk's counts. What the CSV and SQLite sinks
+//! have in common is tested over both (`FileSink`), each failure naming the sink.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::tools::{Tool, have};
 use crate::util::*;
@@ -20,29 +23,216 @@ fn csv_file(path: &Path, run: &Run) -> CsvTable {
 }
 
 // ------------------------------------------------------------------------------------------
-// CSV
+// The file sinks: CSV and SQLite
 // ------------------------------------------------------------------------------------------
 
+/// The sinks that keep the counts in a file, which the tests read back alike.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileSink {
+    Csv,
+    Sqlite,
+}
+
+impl FileSink {
+    const BOTH: [FileSink; 2] = [FileSink::Csv, FileSink::Sqlite];
+
+    fn flag(self) -> &'static str {
+        match self {
+            FileSink::Csv => "--csv",
+            FileSink::Sqlite => "--sqlite",
+        }
+    }
+
+    /// `STEM.csv` or `STEM.db` in `wd`.
+    fn file(self, wd: &Workdir, stem: &str) -> PathBuf {
+        match self {
+            FileSink::Csv => wd.path(&format!("{stem}.csv")),
+            FileSink::Sqlite => wd.path(&format!("{stem}.db")),
+        }
+    }
+
+    /// The columns of a file whose keys have these columns: the CSV header, or the columns of
+    /// the SQLite table.
+    fn columns(self, keys: &[&str]) -> Vec<String> {
+        let (before, after): (&[&str], &[&str]) = match self {
+            FileSink::Csv => (&["window_start", "window_end"], &["count"]),
+            FileSink::Sqlite => (&[], &["count", "first_seen", "last_seen"]),
+        };
+        before
+            .iter()
+            .chain(keys)
+            .chain(after)
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    /// The columns of the file (table `counts`), and its totals by the `keys` columns.
+    fn read(self, path: &Path, keys: &[&str], run: &Run) -> (Vec<String>, Counts) {
+        match self {
+            FileSink::Csv => {
+                let table = csv_file(path, run);
+                (table.header.clone(), table.totals(keys))
+            }
+            FileSink::Sqlite => {
+                let table = SqlTable::load(path, "counts");
+                (table.columns.clone(), table.totals(keys))
+            }
+        }
+    }
+
+    /// Fails unless the file has exactly the columns of `keys` and holds `expected`.
+    #[track_caller]
+    fn assert_holds(self, path: &Path, keys: &[&str], expected: &Counts, run: &Run) {
+        let (columns, totals) = self.read(path, keys, run);
+        assert_eq!(columns, self.columns(keys), "the columns of {self}\n{run}");
+        assert_counts_eq(&totals, expected, &format_args!("in {self}\n{run}"));
+    }
+}
+
+impl fmt::Display for FileSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileSink::Csv => f.write_str("the CSV file"),
+            FileSink::Sqlite => f.write_str("the SQLite table"),
+        }
+    }
+}
+
+/// The arguments that write to both file sinks: `--csv STEM.csv --sqlite STEM.db` in `wd`.
+fn both_sinks(wd: &Workdir, stem: &str) -> Vec<OsString> {
+    let args = FileSink::BOTH
+        .iter()
+        .flat_map(|s| [s.flag().into(), s.file(wd, stem).into()]);
+    args.collect()
+}
+
+/// Fails unless each file `both_sinks` named has exactly the columns of `keys` and holds
+/// `expected`.
+#[track_caller]
+fn assert_both_hold(wd: &Workdir, stem: &str, keys: &[&str], expected: &Counts, run: &Run) {
+    for sink in FileSink::BOTH {
+        sink.assert_holds(&sink.file(wd, stem), keys, expected, run);
+    }
+}
+
+/// The first_seen of every key.
+fn first_seen(table: &SqlTable) -> Vec<(Vec<u8>, String)> {
+    let key = table.column("key");
+    let first = table.column("first_seen");
+    let mut out: Vec<_> = table
+        .rows
+        .iter()
+        .map(|r| (sql_bytes(&r[key]), format!("{:?}", r[first])))
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
-fn csv_header_once_across_two_runs() {
+fn a_rerun_adds_to_the_counts_in_the_file() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
+    let log = generated_log(20_000, 21);
+    let expected = mawk(FIELD7, &[&log]);
+    for sink in FileSink::BOTH {
+        let wd = Workdir::new();
+        let file = sink.file(&wd, "counts");
+        let mut first = Vec::new();
+        for round in 1..=3 {
+            let run = wd
+                .statbuf()
+                .args(["-k", "7", sink.flag()])
+                .arg(&file)
+                .arg(&log)
+                .run();
+            assert!(
+                run.stdout.is_empty(),
+                "stdout is not empty with {}\n{run}",
+                sink.flag()
+            );
+            // The CSV header once, however many runs appended to the file.
+            sink.assert_holds(&file, &["key"], &scale(&expected, round), &run);
+            if sink != FileSink::Sqlite {
+                continue;
+            }
+            let table = SqlTable::load(&file, "counts");
+            for row in &table.rows {
+                for col in ["first_seen", "last_seen"] {
+                    assert_ne!(
+                        row[table.column(col)],
+                        rusqlite::types::Value::Null,
+                        "{col} is NULL\n{run}"
+                    );
+                }
+            }
+            if round == 1 {
+                first = first_seen(&table);
+            } else {
+                assert!(first == first_seen(&table), "a re-run changed first_seen\n{run}");
+            }
+            if let Some(out) = sqlite3_cli(&file, "SELECT count(*), sum(count) FROM counts") {
+                assert_eq!(
+                    out,
+                    format!("{}|{}", expected.len(), total(&expected) * round),
+                    "sqlite3's view of the table\n{run}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn awkward_keys_come_back_intact() {
+    // Keys holding commas, quotes and blanks: through RFC 4180 quoting, and as SQLite text.
+    let data = "a,b\n\"quoted\"\n  spaced  \na,b\nplain\n";
+    let expected = count_by(data.as_bytes(), |l| Some(l.to_vec()));
+    for sink in FileSink::BOTH {
+        let wd = Workdir::new();
+        let file = sink.file(&wd, "awkward");
+        let run = wd.statbuf().arg(sink.flag()).arg(&file).stdin(data).run();
+        sink.assert_holds(&file, &["key"], &expected, &run);
+    }
+}
+
+#[test]
+fn stdout_flag_keeps_stdout_beside_a_file_sink() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
+    let log = generated_log(20_000, 21);
+    let expected = mawk(FIELD7, &[&log]);
+    for sink in FileSink::BOTH {
+        let wd = Workdir::new();
+        let file = sink.file(&wd, "counts");
+        let run = wd
+            .statbuf()
+            .args(["-k", "7", "--stdout", sink.flag()])
+            .arg(&file)
+            .arg(&log)
+            .run();
+        let context = format_args!("stdout beside {sink}\n{run}");
+        assert_output_eq(&run.stdout, &render_plain(&expected), &context);
+        sink.assert_holds(&file, &["key"], &expected, &run);
+    }
+}
+
+#[test]
+fn sqlite_and_csv_and_stdout_together() {
     if !have(&[Tool::Mawk]) {
         return;
     }
     let wd = Workdir::new();
-    let log = generated_log(20_000, 21);
+    let log = generated_log(20_000, 23);
     let expected = mawk(FIELD7, &[&log]);
-    let csv = wd.path("counts.csv");
-    for round in 1..=2 {
-        let run = wd.statbuf().args(["-k", "7", "--csv"]).arg(&csv).arg(&log).run();
-        assert!(run.stdout.is_empty(), "stdout is not empty with --csv\n{run}");
-        let table = csv_file(&csv, &run);
-        assert_eq!(
-            table.header,
-            columns(&["window_start", "window_end", "key", "count"]),
-            "CSV header\n{run}"
-        );
-        assert_counts_eq(&table.totals(&["key"]), &scale(&expected, round), &run);
-    }
+    let run = wd
+        .statbuf()
+        .args(["-k", "7", "--stdout"])
+        .args(both_sinks(&wd, "all"))
+        .arg(&log)
+        .run();
+    assert_output_eq(&run.stdout, &render_plain(&expected), &run);
+    assert_both_hold(&wd, "all", &["key"], &expected, &run);
 }
 
 #[test]
@@ -68,100 +258,6 @@ fn csv_header_written_into_an_empty_existing_file() {
 }
 
 #[test]
-fn csv_quotes_awkward_keys() {
-    // Keys holding commas, quotes and blanks must come back intact through RFC 4180.
-    let wd = Workdir::new();
-    let data = "a,b\n\"quoted\"\n  spaced  \na,b\nplain\n";
-    let csv = wd.path("awkward.csv");
-    let run = wd.statbuf().arg("--csv").arg(&csv).stdin(data).run();
-    let expected = count_by(data.as_bytes(), |l| Some(l.to_vec()));
-    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
-}
-
-#[test]
-fn stdout_flag_keeps_stdout_beside_csv() {
-    if !have(&[Tool::Mawk]) {
-        return;
-    }
-    let wd = Workdir::new();
-    let log = generated_log(20_000, 21);
-    let expected = mawk(FIELD7, &[&log]);
-    let csv = wd.path("counts.csv");
-    let run = wd
-        .statbuf()
-        .args(["-k", "7", "--stdout", "--csv"])
-        .arg(&csv)
-        .arg(&log)
-        .run();
-    assert_output_eq(&run.stdout, &render_plain(&expected), &run);
-    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
-}
-
-// ------------------------------------------------------------------------------------------
-// SQLite
-// ------------------------------------------------------------------------------------------
-
-/// The first_seen of every key.
-fn first_seen(table: &SqlTable) -> Vec<(Vec<u8>, String)> {
-    let key = table.column("key");
-    let first = table.column("first_seen");
-    let mut out: Vec<_> = table
-        .rows
-        .iter()
-        .map(|r| (sql_bytes(&r[key]), format!("{:?}", r[first])))
-        .collect();
-    out.sort();
-    out
-}
-
-#[test]
-fn sqlite_totals_match_mawk_and_rerun_adds() {
-    if !have(&[Tool::Mawk]) {
-        return;
-    }
-    let wd = Workdir::new();
-    let log = generated_log(20_000, 22);
-    let expected = mawk(FIELD7, &[&log]);
-    let db = wd.path("counts.db");
-    let mut first = Vec::new();
-    for round in 1..=3 {
-        let run = wd
-            .statbuf()
-            .args(["-k", "7", "--sqlite"])
-            .arg(&db)
-            .arg(&log)
-            .run();
-        assert!(run.stdout.is_empty(), "stdout is not empty with --sqlite\n{run}");
-        let table = SqlTable::load(&db, "counts");
-        for col in ["key", "count", "first_seen", "last_seen"] {
-            table.column(col);
-        }
-        assert_counts_eq(&table.totals(&["key"]), &scale(&expected, round), &run);
-        for row in &table.rows {
-            for col in ["first_seen", "last_seen"] {
-                assert_ne!(
-                    row[table.column(col)],
-                    rusqlite::types::Value::Null,
-                    "{col} is NULL\n{run}"
-                );
-            }
-        }
-        if round == 1 {
-            first = first_seen(&table);
-        } else {
-            assert!(first == first_seen(&table), "a re-run changed first_seen\n{run}");
-        }
-        if let Some(out) = sqlite3_cli(&db, "SELECT count(*), sum(count) FROM counts") {
-            assert_eq!(
-                out,
-                format!("{}|{}", expected.len(), total(&expected) * round),
-                "sqlite3's view of the table\n{run}"
-            );
-        }
-    }
-}
-
-#[test]
 fn sqlite_custom_table_name() {
     let wd = Workdir::new();
     let db = wd.path("hits.db");
@@ -181,28 +277,6 @@ fn sqlite_custom_table_name() {
     }
 }
 
-#[test]
-fn sqlite_and_csv_and_stdout_together() {
-    if !have(&[Tool::Mawk]) {
-        return;
-    }
-    let wd = Workdir::new();
-    let log = generated_log(20_000, 23);
-    let expected = mawk(FIELD7, &[&log]);
-    let (db, csv) = (wd.path("all.db"), wd.path("all.csv"));
-    let run = wd
-        .statbuf()
-        .args(["-k", "7", "--stdout", "--sqlite"])
-        .arg(&db)
-        .arg("--csv")
-        .arg(&csv)
-        .arg(&log)
-        .run();
-    assert_output_eq(&run.stdout, &render_plain(&expected), &run);
-    assert_counts_eq(&SqlTable::load(&db, "counts").totals(&["key"]), &expected, &run);
-    assert_counts_eq(&csv_file(&csv, &run).totals(&["key"]), &expected, &run);
-}
-
 // ------------------------------------------------------------------------------------------
 // Key column names
 // ------------------------------------------------------------------------------------------
@@ -215,32 +289,14 @@ fn composite_key_columns_in_csv_and_sqlite() {
     let wd = Workdir::new();
     let log = generated_log(20_000, 24);
     let expected = mawk(STATUS_PATH, &[&log]);
-    let (db, csv) = (wd.path("c.db"), wd.path("c.csv"));
     let run = wd
         .statbuf()
-        .args(["-k", "9", "-k", "7", "--sqlite"])
-        .arg(&db)
-        .arg("--csv")
-        .arg(&csv)
+        .args(["-k", "9", "-k", "7"])
+        .args(both_sinks(&wd, "c"))
         .arg(&log)
         .run();
-    let table = csv_file(&csv, &run);
-    assert_eq!(
-        table.header,
-        columns(&["window_start", "window_end", "key1", "key2", "count"]),
-        "CSV header\n{run}"
-    );
-    assert_counts_eq(&table.totals(&["key1", "key2"]), &expected, &run);
-    let sql = SqlTable::load(&db, "counts");
-    for col in ["key1", "key2", "count", "first_seen", "last_seen"] {
-        sql.column(col);
-    }
-    assert!(
-        !sql.columns.iter().any(|c| c == "key"),
-        "a composite key has no `key` column: {:?}\n{run}",
-        sql.columns
-    );
-    assert_counts_eq(&sql.totals(&["key1", "key2"]), &expected, &run);
+    // key1 and key2, and no `key` column.
+    assert_both_hold(&wd, "c", &["key1", "key2"], &expected, &run);
 }
 
 #[test]
@@ -251,57 +307,31 @@ fn named_groups_name_the_columns() {
     let wd = Workdir::new();
     let log = generated_log(20_000, 25);
     let expected = mawk(MAWK_METHOD_PATH, &[&log]);
-    let (db, csv) = (wd.path("n.db"), wd.path("n.csv"));
     let run = wd
         .statbuf()
-        .args(["-r", METHOD_PATH_REGEX, "--sqlite"])
-        .arg(&db)
-        .arg("--csv")
-        .arg(&csv)
+        .args(["-r", METHOD_PATH_REGEX])
+        .args(both_sinks(&wd, "n"))
         .arg(&log)
         .run();
-    let table = csv_file(&csv, &run);
-    assert_eq!(
-        table.header,
-        columns(&["window_start", "window_end", "method", "path", "count"]),
-        "CSV header\n{run}"
-    );
-    assert_counts_eq(&table.totals(&["method", "path"]), &expected, &run);
-    let sql = SqlTable::load(&db, "counts");
-    assert_counts_eq(&sql.totals(&["method", "path"]), &expected, &run);
+    assert_both_hold(&wd, "n", &["method", "path"], &expected, &run);
 }
 
 #[test]
 fn single_named_group_and_value_group_columns() {
     let wd = Workdir::new();
     let data = "u=ann b=10\nu=bob b=-\nu=ann b=5\nu=cy b=oops\n";
-    let (db, csv) = (wd.path("v.db"), wd.path("v.csv"));
     let run = wd
         .statbuf()
-        .args(["-r", r"u=(?P<user>\w+) b=(?P<value>\S+)", "--stdout", "--sqlite"])
-        .arg(&db)
-        .arg("--csv")
-        .arg(&csv)
+        .args(["-r", r"u=(?P<user>\w+) b=(?P<value>\S+)", "--stdout"])
+        .args(both_sinks(&wd, "v"))
         .stdin(data)
         .run();
     let mut expected = Counts::new();
     expected.insert(b"ann".to_vec(), 15);
     expected.insert(b"bob".to_vec(), 0);
     assert_counts_eq(&run.plain(), &expected, &run);
-    let table = csv_file(&csv, &run);
-    assert_eq!(
-        table.header,
-        columns(&["window_start", "window_end", "user", "count"]),
-        "CSV header\n{run}"
-    );
-    assert_counts_eq(&table.totals(&["user"]), &expected, &run);
-    let sql = SqlTable::load(&db, "counts");
-    assert!(
-        !sql.columns.iter().any(|c| c == "value"),
-        "the value group is not a key column: {:?}\n{run}",
-        sql.columns
-    );
-    assert_counts_eq(&sql.totals(&["user"]), &expected, &run);
+    // The value group is not a key column.
+    assert_both_hold(&wd, "v", &["user"], &expected, &run);
     assert_eq!(run.summary().bad_values, 1, "bad values\n{run}");
 }
 
@@ -329,11 +359,8 @@ fn interval_flushes_into_sqlite_and_csv() {
         r#"(cat access.log; sleep 3; cat access.log) | "$1" -k 7 --interval 1s --sqlite t.db --csv t.csv"#,
     );
     run.assert_success();
-    let sql = SqlTable::load(&wd.path("t.db"), "counts");
-    assert_counts_eq(&sql.totals(&["key"]), &scale(&expected, 2), &run);
-    let csv = csv_file(&wd.path("t.csv"), &run);
-    assert_counts_eq(&csv.totals(&["key"]), &scale(&expected, 2), &run);
-    let windows = csv.distinct("window_start");
+    assert_both_hold(&wd, "t", &["key"], &scale(&expected, 2), &run);
+    let windows = csv_file(&wd.path("t.csv"), &run).distinct("window_start");
     assert!(
         windows.len() >= 2,
         "the CSV holds {} distinct window_start values, expected at least 2\n{run}",
@@ -535,12 +562,11 @@ fn top_does_not_limit_the_other_sinks() {
     let wd = Workdir::new();
     let log = generated_log(20_000, 29);
     let expected = mawk(FIELD7, &[&log]);
-    let db = wd.path("top.db");
     let run = wd
         .statbuf()
-        .args(["-k", "7", "--top", "3", "--sqlite"])
-        .arg(&db)
+        .args(["-k", "7", "--top", "3"])
+        .args(both_sinks(&wd, "top"))
         .arg(&log)
         .run();
-    assert_counts_eq(&SqlTable::load(&db, "counts").totals(&["key"]), &expected, &run);
+    assert_both_hold(&wd, "top", &["key"], &expected, &run);
 }
