@@ -1,7 +1,82 @@
-//! Awkward inputs: bytes that are not UTF-8, NULs, CRLF, empty inputs, missing final
-//! newlines and lines over --max-line-bytes. None of them may make statbuf panic.
+//! Inputs: stdin, files, `-` and several files in order; and awkward inputs: bytes that are
+//! not UTF-8, NULs, CRLF, empty inputs, missing final newlines and lines over
+//! --max-line-bytes. None of them may make statbuf panic.
 
+use std::path::Path;
+
+use crate::tools::{Tool, have};
 use crate::util::*;
+
+// ------------------------------------------------------------------------------------------
+// Inputs: stdin, files, `-`, several files
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn stdin_file_and_dash_agree() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
+    let wd = Workdir::new();
+    let log = generated_log(5_000, 5);
+    let data = read(&log);
+    let expected = render_plain(&mawk("NF >= 7 { c[$7]++ }", &[&log]));
+    let from_file = wd.statbuf().args(["-k", "7"]).arg(&log).run();
+    let from_stdin = wd.statbuf().args(["-k", "7"]).stdin(data.clone()).run();
+    let from_dash = wd.statbuf().args(["-k", "7", "-"]).stdin(data).run();
+    for run in [&from_file, &from_stdin, &from_dash] {
+        assert_output_eq(&run.stdout, &expected, run);
+        assert_eq!(run.summary().lines, 5_000, "lines\n{run}");
+    }
+}
+
+#[test]
+fn multiple_files_are_concatenated() {
+    if !have(&[Tool::Mawk]) {
+        return;
+    }
+    let wd = Workdir::new();
+    let parts = ["a x\nb y\na z\n", "c w\n\na q\n", "b b\nb b\nd d\n"];
+    let files: Vec<_> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| wd.write(&format!("part{i}.log"), p))
+        .collect();
+    let all = parts.concat();
+    for args in [vec![], vec!["-k", "1"], vec!["-k", "2"]] {
+        let whole = statbuf().args(&args).stdin(all.clone()).run();
+        let split = wd.statbuf().args(&args).args(&files).run();
+        assert_output_eq(&split.stdout, &whole.stdout, &split);
+        assert_eq!(split.summary().lines, 9, "lines\n{split}");
+    }
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let expected = mawk("NF >= 1 { c[$1]++ }", &refs);
+    let run = wd.statbuf().args(["-k", "1"]).args(&files).run();
+    assert_counts_eq(&run.plain(), &expected, &run);
+}
+
+#[test]
+fn dash_among_files_reads_stdin_in_place() {
+    let wd = Workdir::new();
+    let first = wd.write("first.log", "k1 a\nk2 b\n");
+    let last = wd.write("last.log", "k1 c\n");
+    let stdin = "k2 d\nk3 e\nk3 f\n";
+    let run = wd
+        .statbuf()
+        .args(["-k", "1"])
+        .arg(&first)
+        .arg("-")
+        .arg(&last)
+        .stdin(stdin)
+        .run();
+    let all = format!("{}{stdin}{}", "k1 a\nk2 b\n", "k1 c\n");
+    let expected = count_by(all.as_bytes(), |l| awk_fields(l).first().map(|f| f.to_vec()));
+    assert_counts_eq(&run.plain(), &expected, &run);
+    assert_eq!(run.summary().lines, 6, "lines\n{run}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Awkward inputs
+// ------------------------------------------------------------------------------------------
 
 /// Runs statbuf on `data` through stdin and through a file with `args`, checks both agree with
 /// `expected`, and returns the stdin run.
