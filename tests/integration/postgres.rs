@@ -654,3 +654,33 @@ fn tags_and_composite_keys_are_columns() {
     .unwrap();
     assert_eq!(columns, "host,key1,key2,count,first_seen,last_seen");
 }
+
+/// A server gone for good at the end: the final flush retries until --flush-timeout, then the
+/// counts it holds go to --fallback as CSV, exit 1; table and fallback together hold every line.
+#[test]
+fn a_server_gone_at_the_end_sends_the_counts_to_the_fallback() {
+    let Some(pg) = PgServer::start_or_skip() else {
+        return;
+    };
+    let wd = Workdir::new();
+    let url = format!("{}?connect_timeout=2", pg.url());
+    let mut child = pg_statbuf(&wd)
+        .args(["-k", "1", "-i", "100ms", "--flush-timeout", "2s"])
+        .args(["--fallback", "fb.csv", "--postgres", &url])
+        .spawn();
+    let (first, mut expected) = lines(0, 1000, 37);
+    child.write(&first);
+    wait_for_total(&pg.url(), 1000, "before the stop");
+    let in_table = pg_counts(&pg.url(), "counts", &["key"]);
+    pg.stop();
+    let (second, counts) = lines(1000, 1000, 37);
+    add_counts(&mut expected, &counts);
+    child.write(&second);
+    child.close_stdin();
+    let run = child.wait(Duration::from_secs(60));
+    run.assert_code(1);
+    assert!(run.stderr_str().contains("written to fb.csv"), "{run}");
+    let mut got = CsvTable::parse(&wd.read("fb.csv"), &run).totals(&["key"]);
+    add_counts(&mut got, &in_table);
+    assert_counts_eq(&got, &expected, &run);
+}
