@@ -101,6 +101,8 @@ impl Drop for Session {
 /// Why a round trip failed.
 enum Fault {
     Timeout,
+    /// No session to use: the last one was dropped and none could be opened since.
+    Disconnected,
     Db(tokio_postgres::Error),
     /// Our own refusal (a table of another shape, the host id lock taken).
     Refused(anyhow::Error),
@@ -126,6 +128,7 @@ impl Fault {
     fn into_error(self) -> anyhow::Error {
         match self {
             Fault::Timeout => anyhow::anyhow!("no answer within {}s", ROUND_TRIP_TIMEOUT.as_secs()),
+            Fault::Disconnected => anyhow::anyhow!("not connected"),
             Fault::Db(error) => anyhow::anyhow!("{}", describe(&error)),
             Fault::Refused(error) => error,
         }
@@ -237,7 +240,7 @@ impl PostgresSink {
         };
         Ok(Session {
             client,
-            connection: guard.0.take().ok_or(Fault::Timeout)?,
+            connection: guard.0.take().ok_or(Fault::Disconnected)?,
             upsert,
             checkpoint,
         })
@@ -370,7 +373,7 @@ impl PostgresSink {
             .keeps_offsets
             .then(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
         let mut committing = false;
-        let session = self.session.as_ref().ok_or(Fault::Timeout)?;
+        let session = self.session.as_ref().ok_or(Fault::Disconnected)?;
         let result = self.runtime.block_on(transaction(
             session,
             &self.schema,
@@ -419,7 +422,7 @@ impl PostgresSink {
                 ),
                 &[&self.host_id, &self.table],
             ))),
-            None => Err(Fault::Timeout),
+            None => Err(Fault::Disconnected),
         };
         match landed {
             Ok(row) => {
@@ -440,7 +443,7 @@ impl PostgresSink {
 
     fn load(&mut self) -> Result<Checkpoint, Fault> {
         self.connect()?;
-        let session = self.session.as_ref().ok_or(Fault::Timeout)?;
+        let session = self.session.as_ref().ok_or(Fault::Disconnected)?;
         let rows = self.runtime.block_on(answer(session.client.query(
             &format!(
                 "SELECT position FROM {CHECKPOINT_TABLE} WHERE host_id = $1 AND counts_table = $2 AND path <> '' \
