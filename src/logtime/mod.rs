@@ -1,0 +1,1 @@
+//! Times found in log lines, for `--bucket`.
