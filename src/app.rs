@@ -1,8 +1,6 @@
 //! One run of statbuf from a resolved `Config`: open the sinks, wire signals and the timer,
 //! start the progress display, run the pipeline, print the summary and choose the exit status.
 
-use std::process::ExitCode;
-
 use anyhow::Context;
 use std::time::{Duration, Instant};
 
@@ -11,14 +9,12 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::input::Input;
 use crate::message;
 use crate::pipeline::{self, Control, RunReport};
 use crate::progress::{self, Display, Meter, Situation, When};
 use crate::sink;
-
-/// Exit status after a second interrupt cut the final flush short (128 + SIGINT, as shells do).
-const EXIT_ABORTED: u8 = 130;
 
 /// How a run shows itself on the terminal: choices the flags make that `Config` does not keep.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,7 +26,7 @@ pub struct Ui {
 }
 
 /// Runs statbuf; an error here (a sink that cannot be opened) is reported by the caller.
-pub fn run(config: Config, ui: Ui) -> anyhow::Result<ExitCode> {
+pub fn run(config: Config, ui: Ui) -> anyhow::Result<Exit> {
     let sinks = sink::open_all(&config)?;
     let control = forward_signals()?;
     let ticks = match (config.interval, config.jitter) {
@@ -137,13 +133,13 @@ fn summary(report: &RunReport) -> String {
     line
 }
 
-fn exit_code(report: &RunReport) -> ExitCode {
+fn exit_code(report: &RunReport) -> Exit {
     if report.aborted && !report.flush.failed_sinks.is_empty() {
-        ExitCode::from(EXIT_ABORTED)
+        Exit::Aborted
     } else if report.input_errors > 0 || !report.flush.failed_sinks.is_empty() || report.flush.state_failed {
-        ExitCode::FAILURE
+        Exit::Failure
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 

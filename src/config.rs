@@ -12,7 +12,7 @@ use crate::counter;
 use crate::extract::{ExtractSpec, KeySource, Separator};
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
-use crate::sink::ExecFormat;
+use crate::sink::{RowFormat, StdoutFormat};
 use crate::tail_capture::TailCapture;
 
 /// Bytes read at a time unless `--block-size` says otherwise.
@@ -51,7 +51,7 @@ fn usage(flag: &str, message: impl Into<String>) -> UsageError {
 /// Where the stdout sink writes, and how.
 #[derive(Clone, Debug)]
 pub struct StdoutOptions {
-    pub format: Format,
+    pub format: StdoutFormat,
     pub top: Option<usize>,
 }
 
@@ -73,7 +73,7 @@ pub enum SinkSpec {
     },
     Exec {
         command: String,
-        format: ExecFormat,
+        format: RowFormat,
         timeout: Duration,
     },
 }
@@ -291,16 +291,21 @@ fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
         sinks.push(SinkSpec::Exec {
             command: command.clone(),
             format: match args.exec_format {
-                ExecFormatArg::Csv => ExecFormat::Csv,
-                ExecFormatArg::Tsv => ExecFormat::Tsv,
-                ExecFormatArg::Json => ExecFormat::Json,
+                ExecFormatArg::Csv => RowFormat::Csv,
+                ExecFormatArg::Tsv => RowFormat::Tsv,
+                ExecFormatArg::Json => RowFormat::Json,
             },
             timeout: parse_duration("--exec-timeout", &args.exec_timeout)?,
         });
     }
     if args.stdout || sinks.is_empty() {
         sinks.push(SinkSpec::Stdout(StdoutOptions {
-            format: args.format,
+            format: match args.format {
+                Format::Plain => StdoutFormat::Plain,
+                Format::Tsv => StdoutFormat::Rows(RowFormat::Tsv),
+                Format::Csv => StdoutFormat::Rows(RowFormat::Csv),
+                Format::Json => StdoutFormat::Rows(RowFormat::Json),
+            },
             top: args.top,
         }));
     }

@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod counter;
+pub mod exit;
 pub mod explain;
 pub mod extract;
 pub mod flusher;

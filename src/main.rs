@@ -9,11 +9,9 @@ use clap::error::{ContextKind, ContextValue, ErrorKind as ClapErrorKind};
 use statbuf::app::Ui;
 use statbuf::cli::Args;
 use statbuf::config::Config;
+use statbuf::exit::Exit;
 use statbuf::message::say;
 use statbuf::progress::When;
-
-/// Exit status for a usage error, as clap and most Unix tools use.
-const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     release_freed_maps();
@@ -26,7 +24,7 @@ fn main() -> ExitCode {
     }
     if args.explain == Some(0) {
         say("--explain: must be at least 1");
-        return ExitCode::from(EXIT_USAGE);
+        return Exit::Usage.into();
     }
     let explain = args.explain;
     let ui = Ui {
@@ -37,18 +35,18 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             say(error);
-            return ExitCode::from(EXIT_USAGE);
+            return Exit::Usage.into();
         }
     };
     let result = match explain {
-        Some(lines) => statbuf::explain::run(&config, lines).map(|()| ExitCode::SUCCESS),
+        Some(lines) => statbuf::explain::run(&config, lines).map(|()| Exit::Success),
         None => statbuf::app::run(config, ui),
     };
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(error) => {
             say(format_args!("{error:#}"));
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
     }
 }
@@ -57,11 +55,11 @@ fn main() -> ExitCode {
 fn print(bytes: &[u8]) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Ok(()) => Exit::Success.into(),
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => Exit::Success.into(),
         Err(error) => {
             say(format_args!("writing to stdout: {error}"));
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
     }
 }
@@ -75,10 +73,10 @@ fn clap_error(error: clap::Error) -> ExitCode {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
     ) {
         let _ = error.print();
-        return ExitCode::SUCCESS;
+        return Exit::Success.into();
     }
     say(usage_message(&error));
-    ExitCode::from(EXIT_USAGE)
+    Exit::Usage.into()
 }
 
 /// The one-line message for a clap error, built from what clap knows about it.

@@ -65,38 +65,17 @@ const STDERR_GRACE: Duration = Duration::from_millis(500);
 /// The longest pause between two checks whether the command has exited.
 const MAX_EXIT_POLL: Duration = Duration::from_millis(20);
 
-/// How the rows are rendered on the command's standard input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExecFormat {
-    /// window_start, window_end, key parts, count; RFC 4180 CSV, with a header
-    Csv,
-    /// window_start, window_end, key parts, count; tab-separated, with a header
-    Tsv,
-    /// one JSON object per key
-    Json,
-}
-
-impl ExecFormat {
-    fn rows(self) -> RowFormat {
-        match self {
-            ExecFormat::Csv => RowFormat::Csv,
-            ExecFormat::Tsv => RowFormat::Tsv,
-            ExecFormat::Json => RowFormat::Json,
-        }
-    }
-}
-
 pub struct ExecSink {
     /// The shell command, as given.
     command: String,
-    format: ExecFormat,
+    format: RowFormat,
     /// How long one run of the command may take.
     timeout: Duration,
     schema: KeySchema,
 }
 
 impl ExecSink {
-    pub fn new(command: String, format: ExecFormat, timeout: Duration, schema: KeySchema) -> ExecSink {
+    pub fn new(command: String, format: RowFormat, timeout: Duration, schema: KeySchema) -> ExecSink {
         ExecSink {
             command,
             format,
@@ -173,7 +152,7 @@ impl ExecSink {
         };
         let mut out = io::BufWriter::with_capacity(PIPE_BUFFER, pipe);
         let written = write_rows(
-            self.format.rows(),
+            self.format,
             &self.schema,
             snapshot,
             snapshot.rows(),
@@ -443,7 +422,7 @@ mod tests {
         Snapshot::of_counts(t, t + Duration::from_secs(10), counts, 1)
     }
 
-    fn exec_sink(command: &str, format: ExecFormat, timeout: Duration) -> ExecSink {
+    fn exec_sink(command: &str, format: RowFormat, timeout: Duration) -> ExecSink {
         ExecSink::new(command.to_string(), format, timeout, KeySchema::single())
     }
 
@@ -458,7 +437,7 @@ mod tests {
         let out = dir.path().join("out.csv");
         let mut sink = exec_sink(
             &format!("cat >> {}", quoted(&out)),
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         assert_eq!(sink.name(), format!("exec 'cat >> {}'", quoted(&out)));
@@ -475,10 +454,7 @@ mod tests {
     fn tsv_and_json_are_the_stdout_renderings() {
         let dir = tempfile::tempdir().unwrap();
         let snap = snapshot(&[(b"a\tb", 1), (b"c", 3)]);
-        for (format, row_format) in [
-            (ExecFormat::Tsv, RowFormat::Tsv),
-            (ExecFormat::Json, RowFormat::Json),
-        ] {
+        for format in [RowFormat::Tsv, RowFormat::Json] {
             let out = dir.path().join(format!("{format:?}"));
             let mut sink = exec_sink(
                 &format!("cat > {}", quoted(&out)),
@@ -488,7 +464,7 @@ mod tests {
             sink.write(&snap).unwrap();
             let mut expected = Vec::new();
             let schema = KeySchema::single();
-            write_rows(row_format, &schema, &snap, snap.rows(), true, &mut expected).unwrap();
+            write_rows(format, &schema, &snap, snap.rows(), true, &mut expected).unwrap();
             assert_eq!(std::fs::read(&out).unwrap(), expected, "{format:?}");
         }
     }
@@ -499,7 +475,7 @@ mod tests {
         let marker = dir.path().join("ran");
         let mut sink = exec_sink(
             &format!("touch {}", quoted(&marker)),
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         sink.write(&snapshot(&[])).unwrap();
@@ -510,7 +486,7 @@ mod tests {
     fn a_failing_command_names_its_status_and_last_stderr_line() {
         let mut sink = exec_sink(
             "cat > /dev/null; echo first >&2; echo 'no such table' >&2; echo >&2; exit 3",
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         let error = sink.write(&snapshot(&[(b"a", 1)])).unwrap_err();
@@ -522,7 +498,7 @@ mod tests {
 
     #[test]
     fn a_command_killed_by_a_signal_fails() {
-        let mut sink = exec_sink("kill -9 $$", ExecFormat::Csv, Duration::from_secs(60));
+        let mut sink = exec_sink("kill -9 $$", RowFormat::Csv, Duration::from_secs(60));
         let error = sink.write(&snapshot(&[(b"a", 1)])).unwrap_err();
         assert_eq!(format!("{error:#}"), "killed by signal 9 (SIGKILL)");
     }
@@ -531,7 +507,7 @@ mod tests {
     fn stderr_control_characters_are_escaped() {
         let mut sink = exec_sink(
             r"printf 'bad \033[2J\r\n' >&2; exit 1",
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         let error = sink.write(&snapshot(&[(b"a", 1)])).unwrap_err();
@@ -547,7 +523,7 @@ mod tests {
         let pid_file = dir.path().join("pid");
         // The shell waits for a `sleep` of its own group: both must go.
         let command = format!("sleep 100 & echo $! > {}; wait", quoted(&pid_file));
-        let mut sink = exec_sink(&command, ExecFormat::Csv, Duration::from_millis(300));
+        let mut sink = exec_sink(&command, RowFormat::Csv, Duration::from_millis(300));
         let started = Instant::now();
         let error = sink.write(&snapshot(&[(b"a", 1)])).unwrap_err();
         let took = started.elapsed();
@@ -580,10 +556,10 @@ mod tests {
         }
         let t = UNIX_EPOCH;
         let snap = Snapshot::of_counts(t, t, counts, 1);
-        let mut sink = exec_sink("exit 0", ExecFormat::Json, Duration::from_secs(60));
+        let mut sink = exec_sink("exit 0", RowFormat::Json, Duration::from_secs(60));
         sink.write(&snap).unwrap();
         // And a command that reads a little, then exits.
-        let mut sink = exec_sink("head -c 10 > /dev/null", ExecFormat::Csv, Duration::from_secs(60));
+        let mut sink = exec_sink("head -c 10 > /dev/null", RowFormat::Csv, Duration::from_secs(60));
         sink.write(&snap).unwrap();
     }
 
@@ -597,7 +573,7 @@ mod tests {
         }
         let t = UNIX_EPOCH;
         let snap = Snapshot::of_counts(t, t, counts, 1);
-        let mut sink = exec_sink("sleep 100", ExecFormat::Csv, Duration::from_millis(300));
+        let mut sink = exec_sink("sleep 100", RowFormat::Csv, Duration::from_millis(300));
         let started = Instant::now();
         let error = sink.write(&snap).unwrap_err();
         assert_eq!(format!("{error:#}"), "did not finish within 300ms");
@@ -618,7 +594,7 @@ mod tests {
         let snap = Snapshot::of_counts(t, t, counts, 1);
         let mut sink = exec_sink(
             "head -c 10 > /dev/null; exit 4",
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         let error = sink.write(&snap).unwrap_err();
@@ -629,7 +605,7 @@ mod tests {
     fn a_command_that_cannot_start_fails() {
         let mut sink = exec_sink(
             "/nonexistent/statbuf-test-command",
-            ExecFormat::Csv,
+            RowFormat::Csv,
             Duration::from_secs(60),
         );
         let error = sink.write(&snapshot(&[(b"a", 1)])).unwrap_err();

@@ -13,10 +13,11 @@ mod sqlite;
 mod stdout;
 
 pub use self::csv::CsvSink;
-pub use self::exec::{ExecFormat, ExecSink};
+pub use self::exec::ExecSink;
 pub use self::postgres::{PostgresSink, key_text};
 pub use self::sqlite::SqliteSink;
 pub use self::stdout::StdoutSink;
+pub use self::stdout::{RowFormat, StdoutFormat};
 
 use std::time::SystemTime;
 

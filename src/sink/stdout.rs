@@ -5,15 +5,23 @@
 
 use std::io::Write;
 
-use crate::cli::Format;
 use crate::key::KeySchema;
 use crate::sink::{Sink, Snapshot, csv_header, csv_record};
 
 /// Bytes of output gathered before each write to stdout.
 const OUTPUT_BUFFER: usize = 1 << 16;
 
+/// How the stdout sink writes a flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdoutFormat {
+    /// `count key` lines, like `sort | uniq -c | sort -rn`.
+    Plain,
+    /// Rows with their window, as the exec sink writes them too.
+    Rows(RowFormat),
+}
+
 pub struct StdoutSink {
-    format: Format,
+    format: StdoutFormat,
     schema: KeySchema,
     /// Keep only the largest N rows of each flush.
     top: Option<usize>,
@@ -23,7 +31,12 @@ pub struct StdoutSink {
 }
 
 impl StdoutSink {
-    pub fn new(format: Format, schema: KeySchema, top: Option<usize>, mark_windows: bool) -> StdoutSink {
+    pub fn new(
+        format: StdoutFormat,
+        schema: KeySchema,
+        top: Option<usize>,
+        mark_windows: bool,
+    ) -> StdoutSink {
         StdoutSink {
             format,
             schema,
@@ -38,10 +51,8 @@ impl StdoutSink {
     fn render(&mut self, snapshot: &Snapshot, out: &mut dyn Write) -> anyhow::Result<()> {
         let rows = snapshot.rows().take(self.top.unwrap_or(usize::MAX));
         let format = match self.format {
-            Format::Plain => return self.render_plain(snapshot, rows, out),
-            Format::Tsv => RowFormat::Tsv,
-            Format::Csv => RowFormat::Csv,
-            Format::Json => RowFormat::Json,
+            StdoutFormat::Plain => return self.render_plain(snapshot, rows, out),
+            StdoutFormat::Rows(format) => format,
         };
         // One header per run of statbuf, however many flushes follow it. It goes into a
         // buffer first, so it counts as written even if writing the rows then fails.
@@ -85,7 +96,7 @@ impl StdoutSink {
 /// (`--format tsv|csv|json`) and the exec sink (`--exec-format`), so that both write the
 /// same bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RowFormat {
+pub enum RowFormat {
     /// window_start, window_end, key parts, count; tab-separated, tabs, newlines and
     /// backslashes in keys escaped.
     Tsv,
@@ -221,7 +232,7 @@ mod tests {
         Snapshot::of_counts(t, t + Duration::from_secs(10), counts, 1)
     }
 
-    fn render(format: Format, top: Option<usize>, marks: bool, snap: &Snapshot) -> String {
+    fn render(format: StdoutFormat, top: Option<usize>, marks: bool, snap: &Snapshot) -> String {
         let mut sink = StdoutSink::new(format, KeySchema::single(), top, marks);
         let mut out = Vec::new();
         sink.render(snap, &mut out).unwrap();
@@ -232,24 +243,24 @@ mod tests {
     fn plain_is_like_uniq_c_sorted() {
         let snap = snapshot(&[(b"/b", 3), (b"/a", 3), (b"/c", 12)]);
         assert_eq!(
-            render(Format::Plain, None, false, &snap),
+            render(StdoutFormat::Plain, None, false, &snap),
             "     12 /c\n      3 /a\n      3 /b\n"
         );
-        assert_eq!(render(Format::Plain, Some(1), false, &snap), "     12 /c\n");
-        assert!(render(Format::Plain, None, true, &snap).starts_with("# 2023-11-14T22:13:20.000Z "));
+        assert_eq!(render(StdoutFormat::Plain, Some(1), false, &snap), "     12 /c\n");
+        assert!(render(StdoutFormat::Plain, None, true, &snap).starts_with("# 2023-11-14T22:13:20.000Z "));
     }
 
     #[test]
     fn machine_formats_escape_keys() {
         let snap = snapshot(&[(b"a\tb\"c\\", 1)]);
-        let tsv = render(Format::Tsv, None, false, &snap);
+        let tsv = render(StdoutFormat::Rows(RowFormat::Tsv), None, false, &snap);
         assert!(tsv.ends_with("\ta\\tb\"c\\\\\t1\n"), "{tsv}");
-        let json = render(Format::Json, None, false, &snap);
+        let json = render(StdoutFormat::Rows(RowFormat::Json), None, false, &snap);
         assert!(
             json.ends_with(",\"key\":\"a\\tb\\\"c\\\\\",\"count\":1}\n"),
             "{json}"
         );
-        let csv = render(Format::Csv, None, false, &snap);
+        let csv = render(StdoutFormat::Rows(RowFormat::Csv), None, false, &snap);
         assert!(csv.starts_with("window_start,window_end,key,count\n"));
         assert!(csv.ends_with(",\"a\tb\"\"c\\\",1\n"), "{csv}");
     }
