@@ -27,6 +27,8 @@ Register-ArgumentCompleter -Native -CommandName 'statbuf' -ScriptBlock {
             [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'Split fields at this single byte instead of runs of blanks (`\t` for tabs)')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Key from a regex: capture group 1, the named groups in order, or the whole match')
             [CompletionResult]::new('--key-regex', '--key-regex', [CompletionResultType]::ParameterName, 'Key from a regex: capture group 1, the named groups in order, or the whole match')
+            [CompletionResult]::new('--match', '--match', [CompletionResultType]::ParameterName, 'Count only lines matching RE; repeatable: a line matching any of them')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Do not count lines matching RE; repeatable, like `grep -v -e RE`')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Add a constant key column NAME with VALUE to every row of every sink; repeatable')
             [CompletionResult]::new('--value-field', '--value-field', [CompletionResultType]::ParameterName, 'Add the integer in field N instead of 1 (a regex group named `value` does the same)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Remember how far each file was counted in FILE, and resume from there')

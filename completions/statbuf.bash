@@ -23,7 +23,7 @@ _statbuf() {
 
     case "${cmd}" in
         statbuf)
-            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --tag --value-field --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
+            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --match --exclude --tag --value-field --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,14 @@ _statbuf() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -24,6 +24,8 @@ set edit:completion:arg-completer[statbuf] = {|@words|
             cand --delimiter 'Split fields at this single byte instead of runs of blanks (`\t` for tabs)'
             cand -r 'Key from a regex: capture group 1, the named groups in order, or the whole match'
             cand --key-regex 'Key from a regex: capture group 1, the named groups in order, or the whole match'
+            cand --match 'Count only lines matching RE; repeatable: a line matching any of them'
+            cand --exclude 'Do not count lines matching RE; repeatable, like `grep -v -e RE`'
             cand --tag 'Add a constant key column NAME with VALUE to every row of every sink; repeatable'
             cand --value-field 'Add the integer in field N instead of 1 (a regex group named `value` does the same)'
             cand --state 'Remember how far each file was counted in FILE, and resume from there'

@@ -1,6 +1,8 @@
 complete -c statbuf -s k -l key-field -d 'Key from whitespace field N, like awk\'s $N; repeat for a composite key' -r
 complete -c statbuf -s d -l delimiter -d 'Split fields at this single byte instead of runs of blanks (`\\t` for tabs)' -r
 complete -c statbuf -s r -l key-regex -d 'Key from a regex: capture group 1, the named groups in order, or the whole match' -r
+complete -c statbuf -l match -d 'Count only lines matching RE; repeatable: a line matching any of them' -r
+complete -c statbuf -l exclude -d 'Do not count lines matching RE; repeatable, like `grep -v -e RE`' -r
 complete -c statbuf -l tag -d 'Add a constant key column NAME with VALUE to every row of every sink; repeatable' -r
 complete -c statbuf -l value-field -d 'Add the integer in field N instead of 1 (a regex group named `value` does the same)' -r
 complete -c statbuf -l state -d 'Remember how far each file was counted in FILE, and resume from there' -r -F

@@ -126,6 +126,9 @@ fn summary(report: &RunReport) -> String {
         plural(report.flush.keys, "key", "keys"),
         plural(report.flush.flushes, "flush", "flushes"),
     );
+    if s.filtered > 0 {
+        line.push_str(&format!(", {} filtered out", s.filtered));
+    }
     if report.decompressed > 0 {
         let inputs = plural(report.decompressed, "input", "inputs");
         line.push_str(&format!(", {inputs} decompressed"));

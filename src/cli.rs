@@ -113,6 +113,21 @@ pub struct Args {
     #[arg(short = 'r', long = "key-regex", value_name = "RE")]
     pub key_regex: Option<String>,
 
+    /// Count only lines matching RE; repeatable: a line matching any of them
+    ///
+    /// Applied before the key is taken, like `grep -e RE1 -e RE2 | statbuf`. A pattern
+    /// that is plain text (POST, /api/) is found by a substring search, without the regex
+    /// engine. Lines dropped are counted as filtered out in the summary.
+    #[arg(long = "match", value_name = "RE", action = ArgAction::Append)]
+    pub matches: Vec<String>,
+
+    /// Do not count lines matching RE; repeatable, like `grep -v -e RE`
+    ///
+    /// Applied with --match, before the key is taken: a line is counted when it matches some
+    /// --match (or none is given) and no --exclude.
+    #[arg(long = "exclude", value_name = "RE", action = ArgAction::Append)]
+    pub excludes: Vec<String>,
+
     /// Add a constant key column NAME with VALUE to every row of every sink; repeatable
     ///
     /// Tag columns come before the extracted key columns: a CSV or TSV column, a JSON member,

@@ -10,6 +10,7 @@ use regex::bytes::Regex;
 use crate::cli::{Args, ExecFormatArg, Format};
 use crate::counter;
 use crate::extract::{ExtractSpec, KeySource, Separator};
+use crate::filter::LineFilter;
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
 use crate::sink::{RowFormat, StdoutFormat};
@@ -140,6 +141,8 @@ impl Config {
                 "the regex already has a group named `value`; use one or the other",
             ));
         }
+        let filter = LineFilter::new(&args.matches, &args.excludes)
+            .map_err(|(flag, message)| usage(&flag, message))?;
         let tags = parse_tags(&args.tag, &schema)?;
         let schema = schema.with_tags(tags);
         let interval = args
@@ -219,6 +222,7 @@ impl Config {
                 key,
                 separator,
                 value_field: args.value_field,
+                filter,
             },
             schema,
             interval,
@@ -416,7 +420,7 @@ fn regex_key(pattern: &str) -> Result<(KeySource, KeySchema), UsageError> {
 
 /// The regex crate's own explanation, on one line: its multi-line syntax errors end with the
 /// line `error: <what is wrong>`.
-fn regex_message(pattern: &str, error: &regex::Error) -> String {
+pub(crate) fn regex_message(pattern: &str, error: &regex::Error) -> String {
     let text = error.to_string();
     let reason = text
         .lines()

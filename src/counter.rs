@@ -425,6 +425,8 @@ pub struct LineStats {
     pub bad_values: u64,
     /// Lines longer than `--max-line-bytes`, skipped unread.
     pub oversize: u64,
+    /// Lines `--match` or `--exclude` dropped.
+    pub filtered: u64,
 }
 
 impl LineStats {
@@ -434,6 +436,7 @@ impl LineStats {
         self.unmatched += other.unmatched;
         self.bad_values += other.bad_values;
         self.oversize += other.oversize;
+        self.filtered += other.filtered;
     }
 }
 

@@ -12,7 +12,8 @@ use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::extract::{ExtractSpec, Extractor, KeySource, Outcome, Separator};
+use crate::extract::{ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator};
+use crate::filter::Dropped;
 use crate::input::{self, Input};
 use crate::key::KeySchema;
 
@@ -64,6 +65,7 @@ pub struct Tally {
     pub unmatched: u64,
     pub bad_values: u64,
     pub oversize: u64,
+    pub filtered: u64,
 }
 
 /// Writes the explanation of the first `lines` lines of `input` (named `name`) to `out`.
@@ -106,13 +108,21 @@ pub fn explain(
                             tally.keys += 1;
                             key_text(&config.schema, key, value, has_value(spec))
                         }
-                        Outcome::Unmatched => {
+                        Outcome::Unmatched(miss) => {
                             tally.unmatched += 1;
-                            format!("unmatched: {}", why_unmatched(spec, line))
+                            format!("unmatched: {}", why_unmatched(miss, &mut extractor, line))
                         }
-                        Outcome::BadValue => {
+                        Outcome::BadValue(text) => {
                             tally.bad_values += 1;
-                            format!("bad value: {}", why_bad_value(spec, line))
+                            format!("bad value: {}", why_bad_value(spec, text))
+                        }
+                        Outcome::Filtered(Dropped::NoMatch) => {
+                            tally.filtered += 1;
+                            "filtered out: no --match pattern matches".to_string()
+                        }
+                        Outcome::Filtered(Dropped::Excluded) => {
+                            tally.filtered += 1;
+                            "filtered out: an --exclude pattern matches".to_string()
                         }
                     }
                 }
@@ -120,7 +130,7 @@ pub fn explain(
         };
         writeln!(out, "{:width$}  -> {verdict}", "")?;
     }
-    writeln!(
+    write!(
         out,
         "# {} {}: {} with a key, {} unmatched, {} bad {}, {} oversize",
         tally.lines,
@@ -131,6 +141,10 @@ pub fn explain(
         if tally.bad_values == 1 { "value" } else { "values" },
         tally.oversize,
     )?;
+    if spec.filter.is_some() {
+        write!(out, ", {} filtered out", tally.filtered)?;
+    }
+    writeln!(out)?;
     Ok(tally)
 }
 
@@ -253,53 +267,26 @@ fn key_text(schema: &KeySchema, key: &[u8], value: i64, show_value: bool) -> Str
     text
 }
 
-/// Why the extractor found no key: the first field asked for that the line does not have, or
-/// the regex that does not match.
-fn why_unmatched(spec: &ExtractSpec, line: &[u8]) -> String {
-    let count = split(line, spec.separator).len();
-    let missing = |flag: &str, index: i64| {
+/// Why the extractor found no key: the field asked for that the line does not have, or the
+/// regex that does not match.
+fn why_unmatched(miss: Miss, extractor: &mut Extractor, line: &[u8]) -> String {
+    let missing = |flag: &str, index: i64, count: usize| {
         let needed = index.unsigned_abs();
         let fields = if count == 1 { "field" } else { "fields" };
         format!("the line has {count} {fields}; {flag} {index} needs at least {needed}")
     };
-    if let Some(index) = spec.value_field
-        && field(line, spec.separator, index).is_none()
-    {
-        return missing("--value-field", index);
-    }
-    match &spec.key {
-        KeySource::Fields(indexes) => indexes
-            .iter()
-            .find(|&&index| field(line, spec.separator, index).is_none())
-            .map(|&index| missing("--key-field", index))
-            .unwrap_or_else(|| "no key field found".to_string()),
-        KeySource::Regex { .. } => "the regex (--key-regex) does not match".to_string(),
-        KeySource::Line => "no key found".to_string(),
+    match miss {
+        Miss::KeyField(index) => missing("--key-field", index, extractor.field_count(line)),
+        Miss::ValueField(index) => missing("--value-field", index, extractor.field_count(line)),
+        Miss::Regex => "the regex (--key-regex) does not match".to_string(),
     }
 }
 
 /// The value text that is not an integer.
-fn why_bad_value(spec: &ExtractSpec, line: &[u8]) -> String {
-    let (source, text) = match (&spec.value_field, &spec.key) {
-        (Some(index), _) => (
-            format!("field {index}"),
-            field(line, spec.separator, *index).unwrap_or_default(),
-        ),
-        (
-            None,
-            KeySource::Regex {
-                regex,
-                value_group: Some(group),
-                ..
-            },
-        ) => (
-            "group value".to_string(),
-            regex
-                .captures(line)
-                .and_then(|c| c.get(*group))
-                .map_or(&line[..0], |m| m.as_bytes()),
-        ),
-        (None, _) => return "the value is not an integer".to_string(),
+fn why_bad_value(spec: &ExtractSpec, text: &[u8]) -> String {
+    let source = match spec.value_field {
+        Some(index) => format!("field {index}"),
+        None => "group value".to_string(),
     };
     let what = if text.is_empty() {
         "is empty".to_string()
@@ -307,32 +294,6 @@ fn why_bad_value(spec: &ExtractSpec, line: &[u8]) -> String {
         format!("{} is not an integer", quote(text))
     };
     format!("{source} {what} (expected digits with an optional sign, or -)")
-}
-
-/// The fields of `line` as the extractor splits them: awk's runs of blanks, or every
-/// occurrence of a byte (an empty line then has no field).
-fn split(line: &[u8], separator: Separator) -> Vec<&[u8]> {
-    match separator {
-        Separator::Blanks => line
-            .split(|&b| b == b' ' || b == b'\t')
-            .filter(|f| !f.is_empty())
-            .collect(),
-        Separator::Byte(_) if line.is_empty() => Vec::new(),
-        Separator::Byte(sep) => line.split(|&b| b == sep).collect(),
-    }
-}
-
-/// Field `index` (1-based; negative from the end), if the line has it.
-fn field(line: &[u8], separator: Separator, index: i64) -> Option<&[u8]> {
-    let fields = split(line, separator);
-    let position = if index > 0 {
-        usize::try_from(index - 1).ok()?
-    } else {
-        fields
-            .len()
-            .checked_sub(usize::try_from(index.unsigned_abs()).ok()?)?
-    };
-    fields.get(position).copied()
 }
 
 /// A line as shown: escaped like a key but unquoted, and cut after [`SHOWN_LINE_BYTES`].
@@ -419,7 +380,8 @@ mod tests {
                 keys: 2,
                 unmatched: 1,
                 bad_values: 1,
-                oversize: 0
+                oversize: 0,
+                filtered: 0,
             }
         );
         assert!(out.contains("-> key \"c\", value 10"), "{out}");

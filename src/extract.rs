@@ -6,6 +6,7 @@
 
 use regex::bytes::{CaptureLocations, Regex};
 
+use crate::filter::{Dropped, LineFilter};
 use crate::key::encode_part;
 use crate::tail_capture::{Found, TailCapture};
 
@@ -44,6 +45,8 @@ pub struct ExtractSpec {
     pub separator: Separator,
     /// The field holding the value to add instead of 1.
     pub value_field: Option<i64>,
+    /// `--match` and `--exclude`, applied before anything else.
+    pub filter: Option<LineFilter>,
 }
 
 /// The result of extracting from one line.
@@ -51,10 +54,23 @@ pub struct ExtractSpec {
 pub enum Outcome<'a> {
     /// The line gives this key and adds this value.
     Key(&'a [u8], i64),
-    /// The line has too few fields, or the regex does not match.
-    Unmatched,
-    /// The line has a key but its value is not an integer.
-    BadValue,
+    /// The line lacks what the key or the value is taken from.
+    Unmatched(Miss),
+    /// The line has a key but its value, this text, is not an integer.
+    BadValue(&'a [u8]),
+    /// `--match` or `--exclude` dropped the line.
+    Filtered(Dropped),
+}
+
+/// What an unmatched line lacks, in the terms of the flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// The field of this `--key-field`.
+    KeyField(i64),
+    /// The field of `--value-field`.
+    ValueField(i64),
+    /// The regex does not match.
+    Regex,
 }
 
 /// One worker's extractor: the spec plus the buffers it reuses from line to line.
@@ -104,10 +120,15 @@ impl Extractor {
 
     /// Extracts the key and value of `line` (which holds no `\n` and no trailing `\r`).
     pub fn extract<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+        if let Some(filter) = &self.spec.filter
+            && let Some(dropped) = filter.check(line)
+        {
+            return Outcome::Filtered(dropped);
+        }
         if let Some(n) = self.single_blank_field {
             return match nth_blank_field(line, n) {
                 Some(key) => Outcome::Key(key, 1),
-                None => Outcome::Unmatched,
+                None => Outcome::Unmatched(Miss::KeyField(n as i64)),
             };
         }
         if self.fields_needed > 0 {
@@ -116,10 +137,10 @@ impl Extractor {
         let value = match self.spec.value_field {
             None => 1,
             Some(index) => match field(line, &self.spans, index) {
-                None => return Outcome::Unmatched,
+                None => return Outcome::Unmatched(Miss::ValueField(index)),
                 Some(text) => match parse_value(text) {
                     Some(v) => v,
-                    None => return Outcome::BadValue,
+                    None => return Outcome::BadValue(text),
                 },
             },
         };
@@ -129,14 +150,14 @@ impl Extractor {
                 if let [index] = indexes[..] {
                     return match field(line, &self.spans, index) {
                         Some(key) => Outcome::Key(key, value),
-                        None => Outcome::Unmatched,
+                        None => Outcome::Unmatched(Miss::KeyField(index)),
                     };
                 }
                 self.key_buf.clear();
                 for (i, &index) in indexes.iter().enumerate() {
                     match field(line, &self.spans, index) {
                         Some(part) => encode_part(&mut self.key_buf, part, i + 1 == indexes.len()),
-                        None => return Outcome::Unmatched,
+                        None => return Outcome::Unmatched(Miss::KeyField(index)),
                     }
                 }
                 Outcome::Key(&self.key_buf, value)
@@ -150,23 +171,23 @@ impl Extractor {
                 if let Some(tail) = tail {
                     match tail.find(line) {
                         Found::Key(key) => return Outcome::Key(key, value),
-                        Found::NoMatch => return Outcome::Unmatched,
+                        Found::NoMatch => return Outcome::Unmatched(Miss::Regex),
                         Found::Unsure => {}
                     }
                 }
                 // Extractor::new always makes locations for a regex key.
                 let Some(locs) = self.locations.as_mut() else {
-                    return Outcome::Unmatched;
+                    return Outcome::Unmatched(Miss::Regex);
                 };
                 if regex.captures_read(locs, line).is_none() {
-                    return Outcome::Unmatched;
+                    return Outcome::Unmatched(Miss::Regex);
                 }
                 let group = |g: usize| locs.get(g).map_or(&line[..0], |(s, e)| &line[s..e]);
                 let value = match value_group {
                     None => value,
                     Some(g) => match parse_value(group(*g)) {
                         Some(v) => v,
-                        None => return Outcome::BadValue,
+                        None => return Outcome::BadValue(group(*g)),
                     },
                 };
                 if let [g] = key_groups[..] {
@@ -179,6 +200,14 @@ impl Extractor {
                 Outcome::Key(&self.key_buf, value)
             }
         }
+    }
+}
+
+impl Extractor {
+    /// How many fields `line` has, split as the key flags split it (for `--explain`).
+    pub fn field_count(&mut self, line: &[u8]) -> usize {
+        split_fields(line, self.spec.separator, usize::MAX, &mut self.spans);
+        self.spans.len()
     }
 }
 
@@ -416,6 +445,7 @@ mod tests {
             key: KeySource::Fields(indexes.to_vec()),
             separator,
             value_field: None,
+            filter: None,
         })
     }
 
@@ -533,11 +563,12 @@ mod tests {
             key: KeySource::Fields(vec![1]),
             separator: Separator::Blanks,
             value_field: Some(2),
+            filter: None,
         });
         assert_eq!(ex.extract(b"a 42"), Outcome::Key(b"a", 42));
         assert_eq!(ex.extract(b"a -"), Outcome::Key(b"a", 0));
-        assert_eq!(ex.extract(b"a 1.5"), Outcome::BadValue);
-        assert_eq!(ex.extract(b"a"), Outcome::Unmatched);
+        assert_eq!(ex.extract(b"a 1.5"), Outcome::BadValue(b"1.5"));
+        assert_eq!(ex.extract(b"a"), Outcome::Unmatched(Miss::ValueField(2)));
     }
 
     #[test]
@@ -554,13 +585,14 @@ mod tests {
             },
             separator: Separator::Blanks,
             value_field: None,
+            filter: None,
         };
         let mut ex = Extractor::new(&spec(r#""[A-Z]+ (\S+)"#, vec![1], None));
         assert_eq!(ex.extract(b"x \"GET /a HTTP\""), Outcome::Key(b"/a", 1));
-        assert_eq!(ex.extract(b"no request"), Outcome::Unmatched);
+        assert_eq!(ex.extract(b"no request"), Outcome::Unmatched(Miss::Regex));
         let mut ex = Extractor::new(&spec(r"(?P<k>\w+)=(?P<value>\S+)", vec![1], Some(2)));
         assert_eq!(ex.extract(b"bytes=12"), Outcome::Key(b"bytes", 12));
-        assert_eq!(ex.extract(b"bytes=x"), Outcome::BadValue);
+        assert_eq!(ex.extract(b"bytes=x"), Outcome::BadValue(b"x"));
         let mut ex = Extractor::new(&spec(r"(a)?b", vec![1], None));
         assert_eq!(ex.extract(b"b"), Outcome::Key(b"", 1));
     }

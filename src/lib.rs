@@ -24,6 +24,7 @@ pub mod counter;
 pub mod exit;
 pub mod explain;
 pub mod extract;
+pub mod filter;
 pub mod flusher;
 pub mod generate;
 pub mod input;

@@ -253,12 +253,16 @@ impl Worker<'_> {
             }
             let (key, value) = match self.extractor.extract(line) {
                 Outcome::Key(key, value) => (key, value),
-                Outcome::Unmatched => {
+                Outcome::Unmatched(_) => {
                     window.stats.unmatched += 1;
                     continue;
                 }
-                Outcome::BadValue => {
+                Outcome::BadValue(_) => {
                     window.stats.bad_values += 1;
+                    continue;
+                }
+                Outcome::Filtered(_) => {
+                    window.stats.filtered += 1;
                     continue;
                 }
             };

@@ -461,9 +461,9 @@ impl<'a> Expected<'a> {
                     );
                 }
             }
-            (Expected::Unmatched, Outcome::Unmatched)
-            | (Expected::BadValue, Outcome::BadValue)
-            | (Expected::UnmatchedOrBadValue, Outcome::Unmatched | Outcome::BadValue) => {}
+            (Expected::Unmatched, Outcome::Unmatched(_))
+            | (Expected::BadValue, Outcome::BadValue(_))
+            | (Expected::UnmatchedOrBadValue, Outcome::Unmatched(_) | Outcome::BadValue(_)) => {}
             (expected, got) => panic!(
                 "{}: expected {}, statbuf says {got:?}",
                 what(),

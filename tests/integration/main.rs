@@ -11,6 +11,7 @@ mod errors;
 mod exec;
 mod explain;
 mod faults;
+mod filters;
 mod follow;
 mod hostile;
 mod inputs;

@@ -397,6 +397,8 @@ pub struct Summary {
     pub oversize: u64,
     pub keys: u64,
     pub flushes: u64,
+    /// Lines `--match`/`--exclude` dropped: 0 when the summary does not say.
+    pub filtered: u64,
 }
 
 impl Summary {
@@ -454,6 +456,7 @@ impl Summary {
             oversize: get("oversize", "oversize")?,
             keys: get("keys", "key")?,
             flushes: get("flushes", "flush")?,
+            filtered: numbers.get("filtered out").copied().unwrap_or(0),
         })
     }
 }
