@@ -142,10 +142,12 @@ pub(crate) fn write_rows<'s>(
         RowFormat::Csv => {
             let mut writer = ::csv::WriterBuilder::new().from_writer(&mut *out);
             if header {
-                writer.write_record(csv_header(schema))?;
+                writer.write_record(csv_header(schema)).map_err(io_error)?;
             }
             for (key, total) in rows {
-                writer.write_record(csv_record(schema, &start, &end, key, total))?;
+                writer
+                    .write_record(csv_record(schema, &start, &end, key, total))
+                    .map_err(io_error)?;
             }
             writer.flush()?;
         }
@@ -163,6 +165,15 @@ pub(crate) fn write_rows<'s>(
         }
     }
     Ok(())
+}
+
+/// The I/O error inside a CSV writer's error: csv::Error hides it from `source()`, and a
+/// closed stdout must be known for what it is.
+fn io_error(error: ::csv::Error) -> std::io::Error {
+    match error.into_kind() {
+        ::csv::ErrorKind::Io(error) => error,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
 }
 
 impl Sink for StdoutSink {
