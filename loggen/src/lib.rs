@@ -27,8 +27,8 @@
 //!   is empty (a client without one sends `-`); referers contain no blanks and about a
 //!   third of them are `-`.
 //! - Timestamps start at `10/Mar/2024:00:00:00 +0000` and never go backwards (on average 40
-//!   lines per second). Most clients have IPv4 addresses, a few (about 3%) IPv6 ones; each
-//!   client keeps one user agent.
+//!   lines per second); the offset is always `+0000`, so local time is UTC. Most clients have
+//!   IPv4 addresses, a few (about 3%) IPv6 ones; each client keeps one user agent.
 //! - The output is ASCII; lines end with `\n`, and contain no tab.
 //! - The same [`LogSpec`] gives byte-identical output on every platform. The generator uses its
 //!   own pseudo-random generator (`xoshiro256**` seeded by `splitmix64`), iterates no hash map,
@@ -36,10 +36,47 @@
 //!   and exponential built from IEEE-754 basic operations (`+ - * /`, which round the same
 //!   everywhere, unlike the platform's `powf`).
 //!
+//! # Other formats
+//!
+//! [`LogSpec::format`] and [`LogSpec::time`] write the same requests in other shapes. Every
+//! format draws the same random numbers in the same order, so a spec that differs only in
+//! these two members describes the same requests line by line: the same clients, targets,
+//! statuses, sizes, referers and seconds. A count over one format equals the matching count
+//! over another (`$7` of the combined log, `.request.uri` of the JSON one, `path=` of logfmt).
+//!
+//! - [`TimeFormat::Rfc3339`] in the combined format replaces the bracketed
+//!   `[10/Mar/2024:00:00:00 +0000]`, two fields, by one, `2024-03-10T00:00:00+00:00` (nginx's
+//!   `$time_iso8601`), and leaves the rest of the line as it was: the time is field 4 and
+//!   every later field moves one place to the left (`$6` is the target, `$8` the status).
+//! - [`Format::Json`]: one object per line in the shape of nginx's `log_format ... escape=json`:
+//!
+//!   ```text
+//!   {"time":"2024-03-10T00:00:00+00:00","remote_addr":"89.196.23.158","remote_user":"","request":{"method":"GET","uri":"/api/v1/users/1872","protocol":"HTTP/1.1"},"status":200,"body_bytes_sent":1844,"request_time":0.004,"http_referer":"https://www.example.com/robots.txt","http_user_agent":"curl/8.5.0"}
+//!   ```
+//!
+//!   `status`, `body_bytes_sent` and `request_time` (seconds, three decimals) are numbers; an
+//!   absent user, referer or user agent is `""` and a 304's size `0`, as nginx writes them.
+//!   The members always come in this order and the output has no blank outside strings.
+//! - [`Format::Logfmt`]: `key=value` pairs, quoted as Go's logfmt encoder quotes them (a value
+//!   with a blank, `=` or `"`; `\"` and `\\` inside quotes; nothing after `=` when empty):
+//!
+//!   ```text
+//!   time=2024-03-10T00:00:00+00:00 ip=89.196.23.158 method=GET path=/api/v1/users/1872 proto=HTTP/1.1 status=200 bytes=1844 duration=0.004 referer=https://www.example.com/robots.txt ua="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+//!   ```
+//!
+//! In both, a few clients (every 40th, about 1% of the requests) send a user agent with a `"`,
+//! a `\` or an accented letter, so that the escapes of real logs appear: `\"`, `\\` and
+//! `\u00e9` in JSON (non-ASCII characters are written as `\u` escapes, as JSON writers that
+//! keep to ASCII do, so the JSON output stays ASCII), `\"` and `\\` and the raw UTF-8 bytes in
+//! logfmt. The combined format keeps its plain user agents, so that its properties above hold.
+//! The request time comes from a random stream of its own, which leaves the requests alone.
+//!
 //! The output is produced in 64 KiB blocks without allocating per line: millions of lines per
 //! second on one core. Building the pool is linear in `keys`, so a million keys is fine.
 
 use std::io::{self, Write};
+
+mod render;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +93,11 @@ pub struct LogSpec {
     /// Share of requests, in `[0, 1]`, that draw a target uniformly from the whole pool instead
     /// of by rank. A large value (about 0.6) makes nearly every key of a big pool appear.
     pub uniform: f64,
+    /// The shape of each line.
+    pub format: Format,
+    /// How times are written; `None` is the format's usual one: [`TimeFormat::Clf`] for the
+    /// combined format, [`TimeFormat::Rfc3339`] for JSON and logfmt.
+    pub time: Option<TimeFormat>,
 }
 
 impl Default for LogSpec {
@@ -66,8 +108,43 @@ impl Default for LogSpec {
             keys: 10_000,
             zipf: 1.0,
             uniform: 0.05,
+            format: Format::Combined,
+            time: None,
         }
     }
+}
+
+impl LogSpec {
+    /// The time format lines are written with: [`LogSpec::time`], or the format's usual one.
+    pub fn time_format(&self) -> TimeFormat {
+        self.time.unwrap_or(match self.format {
+            Format::Combined => TimeFormat::Clf,
+            Format::Json | Format::Logfmt => TimeFormat::Rfc3339,
+        })
+    }
+}
+
+/// The shape of the lines; see the crate documentation for each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Apache/nginx combined format.
+    #[default]
+    Combined,
+    /// JSON lines shaped like nginx's `log_format ... escape=json`.
+    Json,
+    /// logfmt `key=value` pairs.
+    Logfmt,
+}
+
+/// How the time of a request is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// `10/Mar/2024:00:00:00 +0000`, as Apache and nginx's `$time_local` write it; bracketed in
+    /// the combined format.
+    #[default]
+    Clf,
+    /// RFC 3339 with a numeric offset, `2024-03-10T00:00:00+00:00`, as nginx's `$time_iso8601`.
+    Rfc3339,
 }
 
 /// Writes `spec.lines` access-log lines to `out`, then flushes it.
@@ -83,9 +160,12 @@ pub fn write_access_log<W: Write>(spec: &LogSpec, mut out: W) -> io::Result<()> 
     let target_ranks = Cumulative::zipf(spec.keys, spec.zipf);
     let referers = Referers::new(&targets);
     let mut clock = Clock::start();
+    let mut writer = render::LineWriter::new(spec, &targets, &clients);
 
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
     for _ in 0..spec.lines {
+        // Every draw of a line comes before it is written, in the same order whatever the
+        // format, so that all formats describe the same requests.
         if rng.below(LINES_PER_SECOND) == 0 {
             clock.tick();
         }
@@ -103,29 +183,16 @@ pub fn write_access_log<W: Write>(spec: &LogSpec, mut out: W) -> io::Result<()> 
         };
         let protocol = PROTOCOLS[weighted(&mut rng, &PROTOCOL_WEIGHTS)];
         let status = &STATUSES[weighted(&mut rng, &STATUS_WEIGHTS)];
-
-        buf.extend_from_slice(clients.prefix(client));
-        buf.extend_from_slice(&clock.text);
-        buf.extend_from_slice(b"] \"");
-        buf.extend_from_slice(method.as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(targets.text(target));
-        buf.push(b' ');
-        buf.extend_from_slice(protocol.as_bytes());
-        buf.extend_from_slice(b"\" ");
-        buf.extend_from_slice(status.code.as_bytes());
-        buf.push(b' ');
-        match status.body {
-            Body::Full => push_decimal(&mut buf, u64::from(targets.size[target])),
-            Body::Partial => push_decimal(&mut buf, u64::from(targets.size[target].min(PARTIAL_SIZE))),
-            Body::Fixed(size) => buf.extend_from_slice(size.as_bytes()),
-            Body::None => buf.push(b'-'),
-        }
-        buf.extend_from_slice(b" \"");
-        referers.push(&mut rng, &targets, &mut buf);
-        buf.extend_from_slice(b"\" \"");
-        buf.extend_from_slice(USER_AGENTS[clients.agent[client]].as_bytes());
-        buf.extend_from_slice(b"\"\n");
+        let referer = referers.draw(&mut rng);
+        let request = Request {
+            client,
+            target,
+            method,
+            protocol,
+            status,
+            referer,
+        };
+        writer.write(&request, &clock, &mut buf);
 
         if buf.len() >= BLOCK {
             out.write_all(&buf)?;
@@ -134,6 +201,29 @@ pub fn write_access_log<W: Write>(spec: &LogSpec, mut out: W) -> io::Result<()> 
     }
     out.write_all(&buf)?;
     out.flush()
+}
+
+/// Everything drawn for one line.
+struct Request {
+    /// Index into the clients.
+    client: usize,
+    /// Index into the targets.
+    target: usize,
+    method: &'static str,
+    protocol: &'static str,
+    status: &'static Status,
+    referer: Referer,
+}
+
+/// The size of the response body, as a number; `None` when there is none (a 304).
+fn body_size(request: &Request, targets: &Targets) -> Option<u64> {
+    let size = targets.size[request.target];
+    match request.status.body {
+        Body::Full => Some(u64::from(size)),
+        Body::Partial => Some(u64::from(size.min(PARTIAL_SIZE))),
+        Body::Fixed(size) => Some(size),
+        Body::None => None,
+    }
 }
 
 fn validate(spec: &LogSpec) -> io::Result<()> {
@@ -261,8 +351,8 @@ enum Body {
     Full,
     /// The target's size, at most `PARTIAL_SIZE`.
     Partial,
-    /// A fixed error page.
-    Fixed(&'static str),
+    /// A fixed error page of this many bytes.
+    Fixed(u64),
     /// No body: Apache writes `-`.
     None,
 }
@@ -283,31 +373,31 @@ const STATUSES: [Status; 11] = [
     },
     Status {
         code: "404",
-        body: Body::Fixed("153"),
+        body: Body::Fixed(153),
     },
     Status {
         code: "301",
-        body: Body::Fixed("169"),
+        body: Body::Fixed(169),
     },
     Status {
         code: "302",
-        body: Body::Fixed("145"),
+        body: Body::Fixed(145),
     },
     Status {
         code: "403",
-        body: Body::Fixed("146"),
+        body: Body::Fixed(146),
     },
     Status {
         code: "401",
-        body: Body::Fixed("172"),
+        body: Body::Fixed(172),
     },
     Status {
         code: "500",
-        body: Body::Fixed("177"),
+        body: Body::Fixed(177),
     },
     Status {
         code: "502",
-        body: Body::Fixed("157"),
+        body: Body::Fixed(157),
     },
     Status {
         code: "206",
@@ -315,7 +405,7 @@ const STATUSES: [Status; 11] = [
     },
     Status {
         code: "201",
-        body: Body::Fixed("86"),
+        body: Body::Fixed(86),
     },
 ];
 const STATUS_WEIGHTS: [u32; 11] = [800, 70, 50, 30, 15, 10, 8, 5, 2, 5, 5];
@@ -342,6 +432,18 @@ const USER_AGENTS: [&str; 17] = [
     "-",
 ];
 const USER_AGENT_WEIGHTS: [u32; 17] = [30, 10, 14, 12, 5, 2, 5, 5, 2, 5, 2, 2, 2, 1, 1, 1, 1];
+
+/// User agents with characters that JSON and logfmt escape: `"`, `\` and accented letters.
+/// Only those two formats use them (see `Clients::agent`).
+const ESCAPED_USER_AGENTS: [&str; 4] = [
+    "Mozilla/5.0 (compatible; \"Feedwatch\" reader/3.2; +https://feeds.example.org/about)",
+    "Mozilla/5.0 (Linux; Android 14; Téléphone Série 5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Mobile Safari/537.36",
+    "Navigateur/2.1 (X11; Linux x86_64; édition \"libre\")",
+    "Uploader/1.4 (Windows NT 10.0; C:\\Program Files\\Uploader)",
+];
+
+/// One client in this many sends an escaped user agent in JSON and logfmt.
+const ESCAPED_AGENT_EVERY: usize = 40;
 
 /// User names of the few clients that authenticate (about 2%); the rest log `-`.
 const USER_NAMES: &[&str] = &["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
@@ -524,6 +626,8 @@ struct Clients {
     /// `"<address> - <user> ["` of every client, one after another.
     arena: Vec<u8>,
     ends: Vec<usize>,
+    /// Length of the address at the start of each client's text.
+    address_len: Vec<u8>,
     /// Index into `USER_AGENTS`.
     agent: Vec<usize>,
     ranks: Cumulative,
@@ -534,11 +638,13 @@ impl Clients {
         let mut clients = Clients {
             arena: Vec::with_capacity(CLIENTS * 24),
             ends: Vec::with_capacity(CLIENTS),
+            address_len: Vec::with_capacity(CLIENTS),
             agent: Vec::with_capacity(CLIENTS),
             ranks: Cumulative::zipf(CLIENTS, CLIENT_ZIPF),
         };
         for i in 0..CLIENTS {
             let out = &mut clients.arena;
+            let start = out.len();
             if rng.below(100) < 3 {
                 out.extend_from_slice(b"2001:db8:");
                 push_hex(out, rng.below(0x1_0000));
@@ -555,6 +661,8 @@ impl Clients {
                 out.push(b'.');
                 push_decimal(out, 1 + rng.below(254));
             }
+            // At most 39 bytes: `2001:db8:` and three groups of 4 hex digits.
+            clients.address_len.push((out.len() - start) as u8);
             out.extend_from_slice(b" - ");
             if rng.below(50) == 0 {
                 push_str(out, rng.pick(USER_NAMES));
@@ -573,15 +681,52 @@ impl Clients {
         self.ranks.sample(rng)
     }
 
+    /// `<address> - <user> [`, the start of a combined-format line.
     fn prefix(&self, index: usize) -> &[u8] {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.arena[start..self.ends[index]]
     }
+
+    fn address(&self, index: usize) -> &[u8] {
+        &self.prefix(index)[..usize::from(self.address_len[index])]
+    }
+
+    /// The user name, or `-` for a client that does not authenticate.
+    fn user(&self, index: usize) -> &[u8] {
+        let prefix = self.prefix(index);
+        &prefix[usize::from(self.address_len[index]) + 3..prefix.len() - 2]
+    }
+
+    /// The user agent as the combined format writes it: never with a `"` or a `\`.
+    fn plain_agent(&self, index: usize) -> &'static str {
+        USER_AGENTS[self.agent[index]]
+    }
+
+    /// The user agent as JSON and logfmt write it: every `ESCAPED_AGENT_EVERY`th client
+    /// sends one of `ESCAPED_USER_AGENTS` instead of its plain one.
+    fn agent(&self, index: usize) -> &'static str {
+        if index % ESCAPED_AGENT_EVERY == ESCAPED_AGENT_EVERY - 1 {
+            ESCAPED_USER_AGENTS[index / ESCAPED_AGENT_EVERY % ESCAPED_USER_AGENTS.len()]
+        } else {
+            self.plain_agent(index)
+        }
+    }
 }
 
-/// Chooses and writes referers: `-`, another site, or one of the site's popular pages.
+/// Chooses referers: none, another site, or one of the site's popular pages.
 struct Referers {
     internal: Cumulative,
+}
+
+/// Where a request came from.
+#[derive(Clone, Copy)]
+enum Referer {
+    /// No referer: `-` in the combined format, empty elsewhere.
+    None,
+    /// Another site.
+    External(&'static str),
+    /// A page of the site itself: the target of this index.
+    Internal(usize),
 }
 
 impl Referers {
@@ -592,14 +737,24 @@ impl Referers {
         }
     }
 
-    /// Appends a referer (without its quotes) to `out`.
-    fn push(&self, rng: &mut Rng, targets: &Targets, out: &mut Vec<u8>) {
+    fn draw(&self, rng: &mut Rng) -> Referer {
         match weighted(rng, &REFERER_KIND_WEIGHTS) {
-            0 => out.push(b'-'),
-            1 => push_str(out, EXTERNAL_REFERERS[weighted(rng, &EXTERNAL_REFERER_WEIGHTS)]),
-            _ => {
+            0 => Referer::None,
+            1 => Referer::External(EXTERNAL_REFERERS[weighted(rng, &EXTERNAL_REFERER_WEIGHTS)]),
+            _ => Referer::Internal(self.internal.sample(rng)),
+        }
+    }
+}
+
+impl Referer {
+    /// Appends the referer's URL, or `absent` when there is none.
+    fn push(self, targets: &Targets, absent: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Referer::None => out.extend_from_slice(absent),
+            Referer::External(url) => push_str(out, url),
+            Referer::Internal(page) => {
                 push_str(out, SITE);
-                out.extend_from_slice(targets.text(self.internal.sample(rng)));
+                out.extend_from_slice(targets.text(page));
             }
         }
     }
@@ -755,6 +910,8 @@ struct Clock {
     second: u32,
     /// `dd/Mon/yyyy:HH:MM:SS +0000`.
     text: [u8; 26],
+    /// The same time in RFC 3339: `yyyy-mm-ddTHH:MM:SS+00:00`.
+    rfc3339: [u8; 25],
 }
 
 impl Clock {
@@ -768,6 +925,7 @@ impl Clock {
             minute: 0,
             second: 0,
             text: [0; 26],
+            rfc3339: [0; 25],
         };
         clock.render();
         clock
@@ -814,6 +972,17 @@ impl Clock {
         t[17] = b':';
         t[18..20].copy_from_slice(&two(self.second));
         t[20..26].copy_from_slice(b" +0000");
+
+        let t = &mut self.rfc3339;
+        t[0..2].copy_from_slice(&two(self.year / 100 % 100));
+        t[2..4].copy_from_slice(&two(self.year % 100));
+        t[4] = b'-';
+        t[5..7].copy_from_slice(&two(self.month));
+        t[7] = b'-';
+        t[8..10].copy_from_slice(&two(self.day));
+        t[10] = b'T';
+        t[11..19].copy_from_slice(&self.text[12..20]);
+        t[19..25].copy_from_slice(b"+00:00");
     }
 }
 

@@ -1,4 +1,5 @@
-//! gen-access-log: writes a deterministic synthetic access log (combined format).
+//! gen-access-log: writes a deterministic synthetic access log (combined format, JSON lines or
+//! logfmt).
 //!
 //! ```text
 //! cargo run --release -p loggen --bin gen-access-log -- --lines 1000000 --out /tmp/a.log
@@ -11,13 +12,14 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use loggen::{LogSpec, write_access_log};
+use loggen::{Format, LogSpec, TimeFormat, write_access_log};
 
 const USAGE: &str = "\
-Usage: gen-access-log --lines N [--seed S] [--keys K] [--zipf S] [--uniform U] [--out FILE]
+Usage: gen-access-log --lines N [--seed S] [--keys K] [--zipf S] [--uniform U]
+                      [--format combined|json|logfmt] [--time clf|rfc3339] [--out FILE]
 
-Writes N lines of a synthetic Apache/nginx combined-format access log; the same arguments
-always give the same bytes.
+Writes N lines of a synthetic web-server access log; the same arguments always give the same
+bytes, and arguments that differ only in --format and --time give the same requests.
 
 Options:
   --lines N      number of lines to write (required)
@@ -25,6 +27,12 @@ Options:
   --keys K       number of distinct request targets, awk's $7 (default 10000)
   --zipf S       Zipf exponent: target of rank r has weight 1/r^S (default 1.0)
   --uniform U    share of requests drawn uniformly over all targets, 0 to 1 (default 0.05)
+  --format F     combined (Apache/nginx, the default), json (nginx escape=json style, the
+                 target at .request.uri) or logfmt (the target at path=)
+  --time T       clf (10/Mar/2024:00:00:00 +0000, the combined format's default) or rfc3339
+                 (2024-03-10T00:00:00+00:00, the default of json and logfmt); in the combined
+                 format an RFC 3339 time is one field where the CLF time is two, so the
+                 target is $6 and the status $8
   --out FILE     write to FILE instead of standard output
   -h, --help     print this help";
 
@@ -82,7 +90,7 @@ fn parse(args: &[String]) -> Result<Option<(LogSpec, Option<String>)>, String> {
         };
         if !matches!(
             flag,
-            "--lines" | "--seed" | "--keys" | "--zipf" | "--uniform" | "--out"
+            "--lines" | "--seed" | "--keys" | "--zipf" | "--uniform" | "--format" | "--time" | "--out"
         ) {
             return Err(if flag.starts_with('-') {
                 format!("unknown option '{flag}'")
@@ -104,6 +112,25 @@ fn parse(args: &[String]) -> Result<Option<(LogSpec, Option<String>)>, String> {
             "--keys" => spec.keys = number(flag, value)?,
             "--zipf" => spec.zipf = number(flag, value)?,
             "--uniform" => spec.uniform = number(flag, value)?,
+            "--format" => {
+                spec.format = match value {
+                    "combined" => Format::Combined,
+                    "json" => Format::Json,
+                    "logfmt" => Format::Logfmt,
+                    _ => {
+                        return Err(format!(
+                            "--format must be combined, json or logfmt, not '{value}'"
+                        ));
+                    }
+                }
+            }
+            "--time" => {
+                spec.time = Some(match value {
+                    "clf" => TimeFormat::Clf,
+                    "rfc3339" => TimeFormat::Rfc3339,
+                    _ => return Err(format!("--time must be clf or rfc3339, not '{value}'")),
+                })
+            }
             _ => {
                 if value.is_empty() {
                     return Err("--out needs a file name".to_string());
