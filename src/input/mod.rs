@@ -7,6 +7,7 @@
 
 mod block;
 mod decode;
+mod descriptors;
 mod follow;
 mod reader;
 mod resume;

@@ -228,6 +228,35 @@ fn write_while_watching<T: Send + 'static>(
     handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
+/// Proves that statbuf made `rounds` more passes over its files: each round appends a line
+/// `tick{n}` to `sentinel` (a followed file statbuf has open) and waits until it is counted.
+/// Files are looked at in turn, so every other file was looked at in between. The lines
+/// appended are added to `expected`.
+pub fn more_passes(live: &mut Live, db: &Path, sentinel: &Path, rounds: u64, expected: &mut Counts) {
+    for _ in 0..rounds {
+        let key = format!(
+            "tick{}",
+            expected.keys().filter(|k| k.starts_with(b"tick")).count()
+        );
+        append(sentinel, format!("{key} x\n").as_bytes());
+        expected.insert(key.clone().into_bytes(), 1);
+        live.poll(&format!("{key} to be counted"), |_| {
+            let counts = sql_counts(db)?;
+            match counts.get(key.as_bytes()) {
+                Some(_) => Ok(()),
+                None => Err(format!("not yet; total {}", total(&counts))),
+            }
+        });
+    }
+}
+
+/// `text` compressed with gzip.
+fn gzipped(text: &[u8]) -> Vec<u8> {
+    let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    out.write_all(text).expect("compressing in memory");
+    out.finish().expect("compressing in memory")
+}
+
 // ------------------------------------------------------------------------------------------
 // Tests
 // ------------------------------------------------------------------------------------------
@@ -588,4 +617,76 @@ fn an_idle_follower_uses_little_cpu() {
     let run = live.terminate();
     let expected: Counts = [(b"after".to_vec(), 1)].into_iter().collect();
     assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+}
+
+#[test]
+fn a_file_truncated_and_written_again_to_the_length_read_is_read_again() {
+    // copytruncate, then as many bytes written again as statbuf had read, between two of its
+    // looks: the file is as long as statbuf read it, only its times and its bytes changed.
+    // Lines of one length written fast do this. The prefixes have one length, so every
+    // content has the length of the first.
+    const PREFIXES: [&str; 4] = ["a", "b", "c", "d"];
+    let wd = Workdir::new();
+    let log = wd.path("app.log");
+    let db = wd.path("t.db");
+    let (first, mut expected) = numbered_lines(PREFIXES[0], 5, 500);
+    append(&log, &first);
+    let mut live = follow_into_sqlite(&wd, true, &["app.log"]);
+    wait_for_total(&mut live, &db, 500);
+    for (cycle, prefix) in PREFIXES.iter().enumerate().skip(1) {
+        // Stopped, statbuf cannot look between the truncation and the writes that give the
+        // file its length back, however slow this machine.
+        live.signal("STOP");
+        rotate_by_copytruncate(&log, cycle as u32 - 1);
+        let (again, counts) = numbered_lines(prefix, 5, 500);
+        append(&log, &again);
+        assert_eq!(
+            fs::metadata(&log).unwrap().len(),
+            first.len() as u64,
+            "the new content must be exactly as long as what statbuf read"
+        );
+        live.signal("CONT");
+        add_counts(&mut expected, &counts);
+        wait_for_total(&mut live, &db, total(&expected));
+    }
+    let run = live.terminate();
+    assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+    let notices = run.stderr_str().matches("app.log: truncated").count();
+    assert_eq!(notices, PREFIXES.len() - 1, "one notice per truncation\n{run}");
+}
+
+#[test]
+fn compressed_files_among_followed_ones_are_read_once_and_quietly() {
+    // `statbuf -F access.log*` over a rotation set takes in the compressed old logs, which
+    // never grow. By default what they hold was there before statbuf started and is not
+    // counted; with --from-start it is counted once. Either way they are not found
+    // "truncated" on every look (their size is not the length of their text).
+    let (old, old_counts) = numbered_lines("z", 3, 5000);
+    for from_start in [false, true] {
+        let wd = Workdir::new();
+        wd.write("old.log.gz", gzipped(&old));
+        let log = wd.write("app.log", b"before x\n");
+        let db = wd.path("t.db");
+        // Files are opened in order: once the missing last one is waited for, the others
+        // have their start positions.
+        let mut live = follow_into_sqlite(&wd, from_start, &["app.log", "old.log.gz", "sentinel.log"]);
+        let waiting = "sentinel.log: does not exist yet; waiting for it";
+        live.wait_for_stderr(waiting);
+        let mut expected = Counts::new();
+        if from_start {
+            expected = old_counts.clone();
+            expected.insert(b"before".to_vec(), 1);
+            wait_for_total(&mut live, &db, total(&expected));
+        }
+        more_passes(&mut live, &db, &log, 5, &mut expected);
+        let run = live.terminate();
+        assert_counts_eq(&sql_counts(&db).unwrap(), &expected, &run);
+        let said = run.stderr_lines_except_summary();
+        assert!(
+            said == [format!("statbuf: {waiting}")],
+            "nothing to say about a compressed file that does not change (--from-start: \
+             {from_start}); statbuf said {} lines\n{run}",
+            said.len()
+        );
+    }
 }

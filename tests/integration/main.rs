@@ -13,6 +13,7 @@ mod explain;
 mod faults;
 mod filters;
 mod follow;
+mod follow_limits;
 mod hostile;
 mod inputs;
 mod pg;
