@@ -23,7 +23,7 @@ _statbuf() {
 
     case "${cmd}" in
         statbuf)
-            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --match --exclude --tag --value-field --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
+            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --match --exclude --tag --value-field --bucket --time-field --time-regex --time-format --tz --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,26 @@ _statbuf() {
                     return 0
                     ;;
                 --value-field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -5,6 +5,11 @@ complete -c statbuf -l match -d 'Count only lines matching RE; repeatable: a lin
 complete -c statbuf -l exclude -d 'Do not count lines matching RE; repeatable, like `grep -v -e RE`' -r
 complete -c statbuf -l tag -d 'Add a constant key column NAME with VALUE to every row of every sink; repeatable' -r
 complete -c statbuf -l value-field -d 'Add the integer in field N instead of 1 (a regex group named `value` does the same)' -r
+complete -c statbuf -l bucket -d 'Count per time bucket of DURATION (1m, 1h, 1d) by each line\'s own time' -r
+complete -c statbuf -l time-field -d 'With --bucket, the time starts at field N (a CLF time spanning fields 4 and 5: 4)' -r
+complete -c statbuf -l time-regex -d 'With --bucket, the time is group 1 of RE (or the group named `time`)' -r
+complete -c statbuf -l time-format -d 'With --bucket, read the time with this strftime FORMAT (%s: epoch seconds, %ms: epoch ms)' -r
+complete -c statbuf -l tz -d 'With --bucket, read times that carry no zone in ZONE (default: the machine\'s zone)' -r
 complete -c statbuf -l state -d 'Remember how far each file was counted in FILE, and resume from there' -r -F
 complete -c statbuf -l max-line-bytes -d 'Skip lines longer than this many bytes (counted as oversize; at most 4 GiB)' -r
 complete -c statbuf -s i -l interval -d 'Flush every DURATION (500ms, 10s, 1m30s); without it, once at end of input' -r

@@ -9,10 +9,12 @@ use regex::bytes::Regex;
 
 use crate::cli::{Args, ExecFormatArg, Format};
 use crate::counter;
+use crate::extract::Bucketing;
 use crate::extract::{ExtractSpec, KeySource, Separator};
 use crate::filter::LineFilter;
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
+use crate::logtime::{self, TimeFormat, TimeSource, TimeSpec};
 use crate::sink::{RowFormat, StdoutFormat};
 use crate::tail_capture::TailCapture;
 
@@ -123,13 +125,19 @@ impl Config {
                 ));
             }
         }
+        let bucket = bucketing(&args)?;
         let (key, schema) = match (&args.key_regex, args.key_fields.is_empty()) {
             (Some(pattern), _) => regex_key(pattern)?,
             (None, false) => (
                 KeySource::Fields(args.key_fields.clone()),
                 KeySchema::numbered(args.key_fields.len()),
             ),
+            (None, true) if bucket.is_some() => (KeySource::Bucket, KeySchema::new(Vec::new())),
             (None, true) => (KeySource::Line, KeySchema::single()),
+        };
+        let schema = match bucket {
+            Some(_) => schema.with_bucket(),
+            None => schema,
         };
         if args.value_field.is_some()
             && let KeySource::Regex {
@@ -223,6 +231,7 @@ impl Config {
                 separator,
                 value_field: args.value_field,
                 filter,
+                bucket,
             },
             schema,
             interval,
@@ -314,6 +323,46 @@ fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
         }));
     }
     Ok(sinks)
+}
+
+/// `--bucket` and the flags that say where a line's time is.
+fn bucketing(args: &Args) -> Result<Option<Bucketing>, UsageError> {
+    let Some(text) = &args.bucket else {
+        return Ok(None);
+    };
+    let length = parse_duration("--bucket", text)?;
+    if length.subsec_nanos() != 0 || length > Duration::from_secs(86_400) {
+        return Err(usage(
+            "--bucket",
+            format!("'{text}' is not a whole number of seconds from 1s to 1d"),
+        ));
+    }
+    let source = match (args.time_field, &args.time_regex) {
+        (Some(0), _) => {
+            return Err(usage("--time-field", "there is no field 0: fields count from 1"));
+        }
+        (Some(n), _) => TimeSource::Field(n),
+        (None, Some(pattern)) => {
+            let regex = Regex::new(pattern).map_err(|e| usage("--time-regex", regex_message(pattern, &e)))?;
+            let named = regex.capture_names().position(|name| name == Some("time"));
+            let group = match (named, regex.captures_len()) {
+                (Some(group), _) => group,
+                (None, 1) => 0,
+                (None, _) => 1,
+            };
+            TimeSource::Regex { regex, group }
+        }
+        (None, None) => TimeSource::Auto,
+    };
+    let format = match &args.time_format {
+        Some(text) => TimeFormat::parse(text).map_err(|e| usage("--time-format", e))?,
+        None => TimeFormat::Auto,
+    };
+    let zone = logtime::zone_from_flag(args.tz.as_deref()).map_err(|e| usage("--tz", e))?;
+    Ok(Some(Bucketing {
+        time: TimeSpec { source, format, zone },
+        width: length.as_secs(),
+    }))
 }
 
 /// `--tag NAME=VALUE`s: names that are identifiers, not taken by another column.

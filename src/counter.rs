@@ -276,6 +276,9 @@ pub enum RowOrder {
     /// Key ascending: the order of the SQLite table's primary key, for runs that write only
     /// there (upserts in key order touch the B-tree page after page).
     ByKey,
+    /// With `--bucket`: the first part (the bucket, whose text sorts as its time) ascending,
+    /// then as `ByCount` within a bucket: a time series, each step read like `uniq -c`.
+    ByBucket,
 }
 
 impl RowOrder {
@@ -284,6 +287,9 @@ impl RowOrder {
         match self {
             RowOrder::ByCount => b.1.cmp(&a.1).then_with(|| key::compare(a.0, b.0, parts)),
             RowOrder::ByKey => key::compare(a.0, b.0, parts),
+            RowOrder::ByBucket => key::first_part(a.0, parts)
+                .cmp(key::first_part(b.0, parts))
+                .then_with(|| RowOrder::ByCount.compare(a, b, parts)),
         }
     }
 }
@@ -427,6 +433,8 @@ pub struct LineStats {
     pub oversize: u64,
     /// Lines `--match` or `--exclude` dropped.
     pub filtered: u64,
+    /// With `--bucket`, lines with no time that could be read.
+    pub no_time: u64,
 }
 
 impl LineStats {
@@ -437,6 +445,7 @@ impl LineStats {
         self.bad_values += other.bad_values;
         self.oversize += other.oversize;
         self.filtered += other.filtered;
+        self.no_time += other.no_time;
     }
 }
 

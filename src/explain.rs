@@ -12,10 +12,11 @@ use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::extract::{ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator};
+use crate::extract::{Bucketing, ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator};
 use crate::filter::Dropped;
 use crate::input::{self, Input};
-use crate::key::KeySchema;
+use crate::key::{BUCKET_NAME, KeySchema};
+use crate::logtime::{self, TimeFormat, TimeSource};
 
 /// How much of a line is echoed before it is cut short.
 const SHOWN_LINE_BYTES: usize = 240;
@@ -66,6 +67,7 @@ pub struct Tally {
     pub bad_values: u64,
     pub oversize: u64,
     pub filtered: u64,
+    pub no_time: u64,
 }
 
 /// Writes the explanation of the first `lines` lines of `input` (named `name`) to `out`.
@@ -103,6 +105,9 @@ pub fn explain(
                         line.len()
                     )
                 } else {
+                    if let Some(time) = extractor.explain_time(line) {
+                        writeln!(out, "{:width$}  {}", "", time_text(line, time))?;
+                    }
                     match extractor.extract(line) {
                         Outcome::Key(key, value) => {
                             tally.keys += 1;
@@ -119,6 +124,10 @@ pub fn explain(
                         Outcome::Filtered(Dropped::NoMatch) => {
                             tally.filtered += 1;
                             "filtered out: no --match pattern matches".to_string()
+                        }
+                        Outcome::NoTime => {
+                            tally.no_time += 1;
+                            "no time: skipped".to_string()
                         }
                         Outcome::Filtered(Dropped::Excluded) => {
                             tally.filtered += 1;
@@ -141,6 +150,9 @@ pub fn explain(
         if tally.bad_values == 1 { "value" } else { "values" },
         tally.oversize,
     )?;
+    if spec.bucket.is_some() {
+        write!(out, ", {} no time", tally.no_time)?;
+    }
     if spec.filter.is_some() {
         write!(out, ", {} filtered out", tally.filtered)?;
     }
@@ -205,8 +217,16 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
         Separator::Blanks => "fields split at runs of spaces and tabs".to_string(),
         Separator::Byte(b) => format!("fields split at every {}", quote(&[b])),
     };
+    // The bucket is a part of its own, described apart.
+    let part_names: Vec<&str> = schema
+        .part_names()
+        .iter()
+        .map(String::as_str)
+        .filter(|&name| name != BUCKET_NAME)
+        .collect();
     let key = match &spec.key {
         KeySource::Line => "key: the whole line".to_string(),
+        KeySource::Bucket => "key: the bucket alone".to_string(),
         KeySource::Fields(indexes) => {
             let list = indexes.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
             let word = if indexes.len() == 1 { "field" } else { "fields" };
@@ -214,9 +234,9 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
         }
         KeySource::Regex { key_groups, .. } => match key_groups[..] {
             // Named groups give their names to the key's parts.
-            _ if schema.part_names() != ["key"] => {
-                let word = if schema.parts() == 1 { "group" } else { "groups" };
-                format!("key: regex {word} {}", schema.part_names().join(", "))
+            _ if part_names != ["key"] => {
+                let word = if part_names.len() == 1 { "group" } else { "groups" };
+                format!("key: regex {word} {}", part_names.join(", "))
             }
             [0] => "key: the whole regex match".to_string(),
             [group] => format!("key: regex group {group}"),
@@ -224,7 +244,9 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
         },
     };
     let value = match (&spec.value_field, &spec.key) {
-        (Some(n), KeySource::Line | KeySource::Regex { .. }) => format!("value: field {n} ({fields})"),
+        (Some(n), KeySource::Line | KeySource::Bucket | KeySource::Regex { .. }) => {
+            format!("value: field {n} ({fields})")
+        }
         (Some(n), KeySource::Fields(_)) => format!("value: field {n}"),
         (
             None,
@@ -234,7 +256,42 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
         ) => "value: regex group value".to_string(),
         (None, _) => "each line counts 1".to_string(),
     };
-    format!("{key}; {value}")
+    match &spec.bucket {
+        Some(bucket) => format!("{}; {key}; {value}", describe_bucket(bucket)),
+        None => format!("{key}; {value}"),
+    }
+}
+
+/// `buckets of 60s by the first time in the line`
+fn describe_bucket(bucket: &Bucketing) -> String {
+    let place = match &bucket.time.source {
+        TimeSource::Auto => "the first time in the line".to_string(),
+        TimeSource::Field(n) => format!("the time at field {n}"),
+        TimeSource::Regex { group, .. } => format!("the time in regex group {group}"),
+    };
+    let format = match &bucket.time.format {
+        TimeFormat::Auto => String::new(),
+        TimeFormat::Strftime(format) => format!(" read as {format}"),
+        TimeFormat::EpochSeconds => " read as Unix seconds".to_string(),
+        TimeFormat::EpochMillis => " read as Unix milliseconds".to_string(),
+    };
+    format!("buckets of {}s by {place}{format}", bucket.width)
+}
+
+/// `time "[10/Oct/2000:13:55:36 -0700]" is 2000-10-10T20:55:36Z`, or why there is none.
+fn time_text(line: &[u8], time: Result<(std::ops::Range<usize>, i64), String>) -> String {
+    match time {
+        Ok((at, seconds)) => {
+            let mut utc = Vec::new();
+            logtime::write_rfc3339_utc(seconds, &mut utc);
+            format!(
+                "time {} is {}",
+                quote(line.get(at).unwrap_or_default()),
+                String::from_utf8_lossy(&utc)
+            )
+        }
+        Err(why) => format!("time: {why}"),
+    }
 }
 
 fn has_value(spec: &ExtractSpec) -> bool {
@@ -382,6 +439,7 @@ mod tests {
                 bad_values: 1,
                 oversize: 0,
                 filtered: 0,
+                no_time: 0,
             }
         );
         assert!(out.contains("-> key \"c\", value 10"), "{out}");

@@ -4,10 +4,13 @@
 //! line, a composite key is built in a buffer the extractor reuses, and regex captures go into
 //! capture locations made once per extractor.
 
+use std::ops::Range;
+
 use regex::bytes::{CaptureLocations, Regex};
 
 use crate::filter::{Dropped, LineFilter};
 use crate::key::encode_part;
+use crate::logtime::{self, TimeReader, TimeSpec};
 use crate::tail_capture::{Found, TailCapture};
 
 /// How a line is split into fields.
@@ -24,6 +27,8 @@ pub enum Separator {
 pub enum KeySource {
     /// The whole line, like `sort | uniq -c`.
     Line,
+    /// Nothing but the line's bucket (`--bucket` with no key flag): lines per bucket.
+    Bucket,
     /// One or more fields (1-based; negative counts from the end), in order.
     Fields(Vec<i64>),
     /// Capture groups of a regex.
@@ -47,6 +52,16 @@ pub struct ExtractSpec {
     pub value_field: Option<i64>,
     /// `--match` and `--exclude`, applied before anything else.
     pub filter: Option<LineFilter>,
+    /// `--bucket`: the key's first part is the start of the bucket of the line's own time.
+    pub bucket: Option<Bucketing>,
+}
+
+/// How lines are put in time buckets.
+#[derive(Clone, Debug)]
+pub struct Bucketing {
+    pub time: TimeSpec,
+    /// The bucket's length in seconds.
+    pub width: u64,
 }
 
 /// The result of extracting from one line.
@@ -60,6 +75,8 @@ pub enum Outcome<'a> {
     BadValue(&'a [u8]),
     /// `--match` or `--exclude` dropped the line.
     Filtered(Dropped),
+    /// With `--bucket`, the line holds no time that can be read.
+    NoTime,
 }
 
 /// What an unmatched line lacks, in the terms of the flags.
@@ -73,8 +90,109 @@ pub enum Miss {
     Regex,
 }
 
-/// One worker's extractor: the spec plus the buffers it reuses from line to line.
+/// One worker's extractor: the filters, the time and bucket of a line, and its key and value.
 pub struct Extractor {
+    filter: Option<LineFilter>,
+    bucketer: Option<Bucketer>,
+    keys: Keys,
+    /// A bucketed key: the bucket, then the key's own parts.
+    bucketed: Vec<u8>,
+}
+
+/// The start of a line's bucket, as its text, cached while lines stay in one bucket.
+struct Bucketer {
+    reader: TimeReader,
+    width: u64,
+    start: Option<i64>,
+    text: Vec<u8>,
+}
+
+impl Bucketer {
+    /// The text of the bucket of `line`'s time, or `None` when it has none.
+    #[inline]
+    fn bucket_of(&mut self, line: &[u8]) -> Option<&[u8]> {
+        let start = logtime::bucket_start(self.reader.seconds(line)?, self.width);
+        if self.start != Some(start) {
+            self.text.clear();
+            logtime::write_rfc3339_utc(start, &mut self.text);
+            self.start = Some(start);
+        }
+        Some(&self.text)
+    }
+}
+
+impl Extractor {
+    pub fn new(spec: &ExtractSpec) -> Extractor {
+        Extractor {
+            filter: spec.filter.clone(),
+            bucketer: spec.bucket.as_ref().map(|bucket| Bucketer {
+                reader: TimeReader::new(&bucket.time),
+                width: bucket.width,
+                start: None,
+                text: Vec::new(),
+            }),
+            keys: Keys::new(spec),
+            bucketed: Vec::new(),
+        }
+    }
+
+    /// Extracts the key and value of `line` (which holds no `\n` and no trailing `\r`).
+    #[inline]
+    pub fn extract<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+        if let Some(filter) = &self.filter
+            && let Some(dropped) = filter.check(line)
+        {
+            return Outcome::Filtered(dropped);
+        }
+        let Some(bucketer) = self.bucketer.as_mut() else {
+            return self.keys.extract(line);
+        };
+        let Some(bucket) = bucketer.bucket_of(line) else {
+            return Outcome::NoTime;
+        };
+        // A bucket prefixed to an encoded key is an encoded key with one more part.
+        self.bucketed.clear();
+        if matches!(self.keys.spec.key, KeySource::Bucket) {
+            encode_part(&mut self.bucketed, bucket, true);
+            return match self.keys.value(line) {
+                Ok(value) => Outcome::Key(&self.bucketed, value),
+                Err(outcome) => outcome,
+            };
+        }
+        encode_part(&mut self.bucketed, bucket, false);
+        match self.keys.extract(line) {
+            Outcome::Key(key, value) => {
+                self.bucketed.extend_from_slice(key);
+                Outcome::Key(&self.bucketed, value)
+            }
+            other => other,
+        }
+    }
+
+    /// The input's time of writing for the lines that follow (see `Block::written_by`): a
+    /// syslog time, which has no year, is placed in the year before it.
+    pub fn set_written_by(&mut self, at: i64) {
+        if let Some(bucketer) = self.bucketer.as_mut() {
+            bucketer.reader.set_reference(at);
+        }
+    }
+
+    /// Where the time of `line` is and what it is, or why it has none; `None` without
+    /// `--bucket` (for `--explain`).
+    pub fn explain_time(&mut self, line: &[u8]) -> Option<Result<(Range<usize>, i64), String>> {
+        let bucketer = self.bucketer.as_mut()?;
+        Some(bucketer.reader.explain(line))
+    }
+
+    /// How many fields `line` has, split as the key flags split it (for `--explain`).
+    pub fn field_count(&mut self, line: &[u8]) -> usize {
+        split_fields(line, self.keys.spec.separator, usize::MAX, &mut self.keys.spans);
+        self.keys.spans.len()
+    }
+}
+
+/// The key and value of a line: the spec plus the buffers it reuses from line to line.
+struct Keys {
     spec: ExtractSpec,
     /// The key is this one awk field (counted from 1) and nothing else is needed from the
     /// line: the commonest job, which skips whole words of the line to the field.
@@ -87,8 +205,8 @@ pub struct Extractor {
     locations: Option<CaptureLocations>,
 }
 
-impl Extractor {
-    pub fn new(spec: &ExtractSpec) -> Extractor {
+impl Keys {
+    fn new(spec: &ExtractSpec) -> Keys {
         let mut indexes: Vec<i64> = spec.value_field.into_iter().collect();
         if let KeySource::Fields(fields) = &spec.key {
             indexes.extend(fields);
@@ -108,7 +226,7 @@ impl Extractor {
             }
             _ => None,
         };
-        Extractor {
+        Keys {
             spec: spec.clone(),
             single_blank_field,
             fields_needed,
@@ -118,13 +236,21 @@ impl Extractor {
         }
     }
 
-    /// Extracts the key and value of `line` (which holds no `\n` and no trailing `\r`).
-    pub fn extract<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
-        if let Some(filter) = &self.spec.filter
-            && let Some(dropped) = filter.check(line)
-        {
-            return Outcome::Filtered(dropped);
+    /// The value of a line whose key is its bucket alone: 1, or its `--value-field`.
+    fn value<'a>(&mut self, line: &'a [u8]) -> Result<i64, Outcome<'a>> {
+        let Some(index) = self.spec.value_field else {
+            return Ok(1);
+        };
+        split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
+        match field(line, &self.spans, index) {
+            None => Err(Outcome::Unmatched(Miss::ValueField(index))),
+            Some(text) => parse_value(text).ok_or(Outcome::BadValue(text)),
         }
+    }
+
+    /// The key and value of `line`.
+    #[inline]
+    fn extract<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
         if let Some(n) = self.single_blank_field {
             return match nth_blank_field(line, n) {
                 Some(key) => Outcome::Key(key, 1),
@@ -146,6 +272,8 @@ impl Extractor {
         };
         match &self.spec.key {
             KeySource::Line => Outcome::Key(line, value),
+            // `Extractor::extract` keys these lines by their bucket before they come here.
+            KeySource::Bucket => Outcome::Key(&line[..0], value),
             KeySource::Fields(indexes) => {
                 if let [index] = indexes[..] {
                     return match field(line, &self.spans, index) {
@@ -200,14 +328,6 @@ impl Extractor {
                 Outcome::Key(&self.key_buf, value)
             }
         }
-    }
-}
-
-impl Extractor {
-    /// How many fields `line` has, split as the key flags split it (for `--explain`).
-    pub fn field_count(&mut self, line: &[u8]) -> usize {
-        split_fields(line, self.spec.separator, usize::MAX, &mut self.spans);
-        self.spans.len()
     }
 }
 
@@ -446,6 +566,7 @@ mod tests {
             separator,
             value_field: None,
             filter: None,
+            bucket: None,
         })
     }
 
@@ -564,6 +685,7 @@ mod tests {
             separator: Separator::Blanks,
             value_field: Some(2),
             filter: None,
+            bucket: None,
         });
         assert_eq!(ex.extract(b"a 42"), Outcome::Key(b"a", 42));
         assert_eq!(ex.extract(b"a -"), Outcome::Key(b"a", 0));
@@ -586,6 +708,7 @@ mod tests {
             separator: Separator::Blanks,
             value_field: None,
             filter: None,
+            bucket: None,
         };
         let mut ex = Extractor::new(&spec(r#""[A-Z]+ (\S+)"#, vec![1], None));
         assert_eq!(ex.extract(b"x \"GET /a HTTP\""), Outcome::Key(b"/a", 1));

@@ -14,17 +14,32 @@ pub struct KeySchema {
     tags: Vec<Vec<u8>>,
 }
 
+/// The name of the key part `--bucket` puts first.
+pub const BUCKET_NAME: &str = "bucket";
+
 /// Names no key part may take, because the sinks use them for their own columns.
-pub const RESERVED_NAMES: &[&str] = &["count", "first_seen", "last_seen", "window_start", "window_end"];
+pub const RESERVED_NAMES: &[&str] = &[
+    "count",
+    "first_seen",
+    "last_seen",
+    "window_start",
+    "window_end",
+    BUCKET_NAME,
+];
 
 impl KeySchema {
     /// A schema with the given part names; callers have validated them.
     pub fn new(names: Vec<String>) -> KeySchema {
-        debug_assert!(!names.is_empty());
         KeySchema {
             names,
             tags: Vec::new(),
         }
+    }
+
+    /// This schema with the `bucket` part first (`--bucket`).
+    pub fn with_bucket(mut self) -> KeySchema {
+        self.names.insert(self.tags.len(), BUCKET_NAME.to_string());
+        self
     }
 
     /// The schema of a single-part key, whose column is `key`.
@@ -113,6 +128,16 @@ pub fn compare(a: &[u8], b: &[u8], parts: usize) -> std::cmp::Ordering {
     decode(a).cmp(decode(b))
 }
 
+/// The first part of an encoded key of `parts` parts.
+pub fn first_part(key: &[u8], parts: usize) -> &[u8] {
+    Parts {
+        rest: key,
+        left: parts,
+    }
+    .next()
+    .unwrap_or_default()
+}
+
 /// The parts of an encoded key, in order.
 pub struct Parts<'k> {
     rest: &'k [u8],
@@ -199,6 +224,8 @@ mod tests {
         let (short, long) = (encode(&[b"GE", b"z"]), encode(&[b"GET", b"a"]));
         assert_eq!(compare(&short, &long, 2), std::cmp::Ordering::Less);
         assert_eq!(compare(b"b", b"a", 1), std::cmp::Ordering::Greater);
+        assert_eq!(first_part(&head, 2), b"HEAD");
+        assert_eq!(first_part(b"/a", 1), b"/a");
     }
 
     #[test]

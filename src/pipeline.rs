@@ -97,6 +97,8 @@ pub fn run(
     // Sorting by key is only worth it when no sink shows the rows to people.
     let order = if sinks.iter().all(|sink| sink.row_order() == RowOrder::ByKey) {
         RowOrder::ByKey
+    } else if config.extract.bucket.is_some() {
+        RowOrder::ByBucket
     } else {
         RowOrder::ByCount
     };

@@ -245,6 +245,7 @@ impl Worker<'_> {
         window.stats.oversize += block.oversize;
         let shards = window.foreign.len();
         let batching = window.own.len() >= BATCH_FROM_KEYS;
+        self.extractor.set_written_by(block.written_by);
         for line in input::lines(&block.data) {
             window.stats.lines += 1;
             if line.len() > self.limits.max_line_bytes {
@@ -263,6 +264,10 @@ impl Worker<'_> {
                 }
                 Outcome::Filtered(_) => {
                     window.stats.filtered += 1;
+                    continue;
+                }
+                Outcome::NoTime => {
+                    window.stats.no_time += 1;
                     continue;
                 }
             };

@@ -16,6 +16,10 @@ pub struct Block {
     /// For a file: where it stands once this block is counted, including the bytes of
     /// oversize lines dropped before the block.
     pub position: Option<FilePosition>,
+    /// When the block was read, as the input knows it, in Unix seconds: a regular file's
+    /// modification time (its lines were written before it), or the clock for anything else.
+    /// Syslog times, which have no year, take theirs from it.
+    pub written_by: i64,
 }
 
 /// Buffers handed back by the workers, so that reading does not allocate (and page-fault in)

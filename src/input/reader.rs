@@ -324,6 +324,19 @@ impl<'a> SourceReader<'a> {
         self.buf_offset += n as u64;
     }
 
+    /// A regular file's modification time, or the clock for a pipe or a terminal.
+    fn written_by(&self) -> i64 {
+        let modified = match self.regular {
+            true => self.file.metadata().and_then(|meta| meta.modified()).ok(),
+            false => None,
+        };
+        let at = modified.unwrap_or_else(std::time::SystemTime::now);
+        match at.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
     fn send(&mut self, data: Vec<u8>) -> bool {
         if self.identity.is_some() {
             self.seen.add(&data);
@@ -334,6 +347,7 @@ impl<'a> SourceReader<'a> {
             data,
             oversize: std::mem::take(&mut self.oversize),
             position: self.position(),
+            written_by: self.written_by(),
         };
         self.ctx.events.send(ReadEvent::Block(block)).is_ok()
     }

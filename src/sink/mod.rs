@@ -137,7 +137,9 @@ impl Snapshot {
     pub fn rows_by_key(&self) -> Box<dyn Iterator<Item = (&[u8], i64)> + '_> {
         match self.order {
             RowOrder::ByKey => Box::new(self.rows()),
-            RowOrder::ByCount => Box::new(crate::counter::in_key_order(self.rows()).into_iter()),
+            RowOrder::ByCount | RowOrder::ByBucket => {
+                Box::new(crate::counter::in_key_order(self.rows()).into_iter())
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 
 use anyhow::bail;
 
-use crate::key::KeySchema;
+use crate::key::{BUCKET_NAME, KeySchema};
 
 /// Offsets of the input files, committed with the counts they cover.
 pub const CHECKPOINT_TABLE: &str = "statbuf_checkpoint";
@@ -35,14 +35,21 @@ pub struct ColumnTypes {
     pub key: &'static str,
     pub count: &'static str,
     pub time: &'static str,
+    /// The `bucket` key column of `--bucket`.
+    pub bucket: &'static str,
 }
 
 /// `CREATE TABLE IF NOT EXISTS` for the counts table: the key columns form the primary key.
 pub fn create_counts_table(table: &str, schema: &KeySchema, types: &ColumnTypes, suffix: &str) -> String {
     let keys = key_columns(schema);
-    let key_defs: Vec<String> = keys
+    let key_defs: Vec<String> = schema
+        .names()
         .iter()
-        .map(|k| format!("{k} {} NOT NULL", types.key))
+        .zip(&keys)
+        .map(|(name, k)| match name.as_str() {
+            BUCKET_NAME => format!("{k} {} NOT NULL", types.bucket),
+            _ => format!("{k} {} NOT NULL", types.key),
+        })
         .collect();
     format!(
         "CREATE TABLE IF NOT EXISTS {} ({}, count {count} NOT NULL, first_seen {time} NOT NULL, \
@@ -90,6 +97,7 @@ mod tests {
             key: "TEXT",
             count: "INTEGER",
             time: "TEXT",
+            bucket: "TEXT",
         };
         assert_eq!(
             create_counts_table("counts", &schema, &types, " WITHOUT ROWID"),

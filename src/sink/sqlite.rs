@@ -92,6 +92,8 @@ impl SqliteSink {
             key: "TEXT",
             count: "INTEGER",
             time: "TEXT",
+            // RFC 3339 text, which strftime() and datetime() read.
+            bucket: "TEXT",
         };
         let create = sql::create_counts_table(table, schema, &types, " WITHOUT ROWID");
         connection

@@ -42,7 +42,7 @@ use tokio_postgres::{Client, Statement};
 
 use crate::checkpoint::{Checkpoint, FilePosition, Store, fnv1a64};
 use crate::counter::RowOrder;
-use crate::key::KeySchema;
+use crate::key::{BUCKET_NAME, KeySchema};
 use crate::sink::sql::{self, CHECKPOINT_TABLE, ColumnTypes, quote};
 use crate::sink::{CommitsOffsets, Sink, Snapshot};
 
@@ -277,6 +277,7 @@ impl PostgresSink {
             key: "text",
             count: "bigint",
             time: "timestamptz",
+            bucket: "timestamptz",
         };
         let mut ddl = vec![sql::create_counts_table(&self.table, &self.schema, &types, "")];
         if self.keeps_offsets {
@@ -317,9 +318,20 @@ impl PostgresSink {
     fn upsert_sql(&self) -> String {
         let parts = self.schema.columns();
         let names: Vec<String> = (1..=parts).map(|i| format!("k{i}")).collect();
+        // The bucket comes as RFC 3339 text, read once per row into its timestamptz column.
+        let values: Vec<String> = self
+            .schema
+            .names()
+            .iter()
+            .zip(&names)
+            .map(|(column, name)| match column.as_str() {
+                BUCKET_NAME => format!("{name}::timestamptz"),
+                _ => name.clone(),
+            })
+            .collect();
         let arrays: Vec<String> = (1..=parts).map(|i| format!("${i}::text[]")).collect();
         format!(
-            "INSERT INTO {table} AS t ({columns}) SELECT {names}, c, ${start}, ${end} \
+            "INSERT INTO {table} AS t ({columns}) SELECT {values}, c, ${start}, ${end} \
              FROM unnest({arrays}, ${counts}::int8[]) AS u({names}, c) {update}",
             table = quote(&self.table),
             columns = sql::counts_columns(&self.schema)
@@ -327,6 +339,7 @@ impl PostgresSink {
                 .map(|c| quote(c))
                 .collect::<Vec<_>>()
                 .join(", "),
+            values = values.join(", "),
             names = names.join(", "),
             arrays = arrays.join(", "),
             counts = parts + 1,
