@@ -2,9 +2,10 @@
 //!
 //! The soft limit on open files (often 1024, or less under a service manager) is raised toward
 //! the hard one as far as the files need, as a process that knows it keeps many files open
-//! should. Following never takes the last [`RESERVE`] descriptors: the sinks, the state file
-//! and the rotated copies being read need theirs. When files still cannot all be opened, the
-//! follower says so once and tries them again on later looks.
+//! should. Following never takes the last [`RESERVE`] descriptors (a quarter of them under a
+//! tiny limit): the sinks, the state file and the rotated copies being read need theirs. When
+//! files still cannot all be opened, the follower says so once and tries them again on later
+//! looks.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
@@ -16,6 +17,12 @@ use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 /// journal files, a CSV file, the temporary state file and its directory, the pipes of an
 /// `--exec` command, a rotated copy being read to its end, a compressed file's second handle.
 pub const RESERVE: u64 = 16;
+
+/// The descriptors to leave free under a soft limit of `soft`: [`RESERVE`], or a quarter of
+/// the limit when that is less, so that a tiny limit still lets a file or two be followed.
+fn reserve(soft: u64) -> u64 {
+    RESERVE.min(soft / 4)
+}
 
 /// Why a file could not be opened for lack of descriptors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +83,7 @@ impl Descriptors {
         }
     }
 
-    /// Whether one more file may be opened with [`RESERVE`] descriptors still free after it.
+    /// Whether one more file may be opened with the reserve still free after it.
     ///
     /// Descriptors are numbered from the lowest free one up, so every number below the lowest
     /// free one is taken: when it is close to the limit, few are left.
@@ -84,7 +91,7 @@ impl Descriptors {
         let Some(soft) = self.soft else {
             return true;
         };
-        lowest_free().is_some_and(|free| free + RESERVE < soft)
+        lowest_free().is_some_and(|free| free + reserve(soft) < soft)
     }
 
     /// What to tell the user when files cannot be opened: the limit, and how to raise it.
@@ -125,4 +132,47 @@ fn lowest_free() -> Option<u64> {
     }
     // None of the three standard streams is open: 0 is free.
     Some(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reserve_shrinks_only_under_a_tiny_limit() {
+        assert_eq!(reserve(1024), RESERVE);
+        assert_eq!(reserve(64), RESERVE);
+        assert_eq!(reserve(20), 5);
+    }
+
+    #[test]
+    fn shortages_are_known_by_their_errors() {
+        let of = |errno: Errno| Shortage::of(&io::Error::from_raw_os_error(errno.raw_os_error()));
+        assert_eq!(of(Errno::MFILE), Some(Shortage::Process));
+        assert_eq!(of(Errno::NFILE), Some(Shortage::System));
+        assert_eq!(of(Errno::NOENT), None);
+        assert_eq!(Shortage::of(&io::Error::other("too many")), None);
+    }
+
+    #[test]
+    fn a_hard_limit_is_named_with_how_to_raise_it() {
+        let capped = Descriptors {
+            soft: Some(64),
+            hard: Some(64),
+        };
+        let text = capped.explain(Shortage::Process).to_string();
+        for part in ["limit 64", "hard limit", "ulimit -n", "tried again"] {
+            assert!(text.contains(part), "{part:?} missing from {text:?}");
+        }
+        let system = capped.explain(Shortage::System).to_string();
+        assert!(system.contains("fs.file-max"), "{system:?}");
+    }
+
+    #[test]
+    fn raising_never_lowers_the_limit() {
+        let before = getrlimit(Resource::Nofile);
+        let after = Descriptors::raise_for(0);
+        assert!(after.soft >= before.current || after.soft.is_none());
+        assert_eq!(after.hard, before.maximum);
+    }
 }

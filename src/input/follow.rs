@@ -596,3 +596,29 @@ fn end_of_last_decoded_line(codec: Codec, handle: File) -> io::Result<u64> {
         decoded += n as u64;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changed_ago(age: Duration) -> Stamp {
+        let at = SystemTime::now() - age;
+        let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        Stamp {
+            size: 0,
+            modified: (0, 0),
+            changed: (since.as_secs() as i64, i64::from(since.subsec_nanos())),
+        }
+    }
+
+    #[test]
+    fn times_are_trusted_once_the_clock_has_moved_on() {
+        assert!(!changed_ago(Duration::ZERO).settled());
+        assert!(!changed_ago(SETTLE / 2).settled());
+        assert!(changed_ago(SETTLE * 2).settled());
+        // A change dated in the future (a clock set back since) is not trusted yet.
+        let mut ahead = changed_ago(Duration::ZERO);
+        ahead.changed.0 += 3600;
+        assert!(!ahead.settled());
+    }
+}
