@@ -10,8 +10,10 @@
 //! what they were at the last comparison: a file truncated and written again to exactly the
 //! length read keeps its size, not its times.
 //!
-//! Every followed file stays open. Files that cannot be opened for lack of descriptors are
-//! reported once, all together, and tried again on later passes. Any other error about a file
+//! Every followed file stays open, so the soft open-file limit is raised first, as far as the
+//! files need and the hard limit allows. Files that still cannot be opened for lack of
+//! descriptors are reported once, all together (an input error: the run exits 1), and tried
+//! again on later passes while the others are counted. Any other error about a file
 //! that would recur on every look (it cannot be read, its disk fails) is reported once while it
 //! persists; once the file can be read again, a notice says so, as `tail -F` does.
 
