@@ -498,3 +498,348 @@ fn show(bytes: &[u8]) -> String {
         format!("\"{text}\"")
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// JSON lines
+// ------------------------------------------------------------------------------------------
+
+/// Paths for `check_json`: members that are prefixes of each other, nested members, names
+/// that need quotes, and the empty name.
+pub const JSON_PATHS: &[&str] = &[
+    ".a",
+    ".ab",
+    ".a.b",
+    ".b.a",
+    ".a.a.a",
+    r#"."""#,
+    r#"."a b""#,
+    r#".["a.b"]"#,
+    r#"."é""#,
+];
+
+/// The deepest nesting of objects and arrays the documentation promises to read.
+const JSON_MAX_DEPTH: usize = 255;
+
+/// serde_json's two readings of a line: whether its syntax is one JSON object (serde's
+/// `IgnoredAny`, which checks escapes but neither UTF-8 nor surrogate pairs, after a `{`), and
+/// the object itself when serde_json also takes its text (valid UTF-8, paired surrogates,
+/// nesting within its own limit of 128).
+fn serde_reading(line: &[u8]) -> (bool, Option<serde_json::Map<String, serde_json::Value>>) {
+    let starts_an_object = line.iter().find(|b| !b" \t\n\r".contains(b)) == Some(&b'{');
+    let syntax = starts_an_object && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+    let object = match serde_json::from_slice(line) {
+        Ok(serde_json::Value::Object(map)) if syntax => Some(map),
+        _ => None,
+    };
+    (syntax, object)
+}
+
+/// The deepest nesting of `[` and `{` in `line`, outside strings (a plain count, for lines
+/// whose syntax is known to be right).
+fn nesting(line: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut bytes = line.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'"' => {
+                while let Some(&c) = bytes.next() {
+                    if c == b'\\' {
+                        bytes.next();
+                    } else if c == b'"' {
+                        break;
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Whether JSON text `json` holds whitespace outside its strings.
+fn has_blanks_outside_strings(json: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (_, false, b'"') => in_string = !in_string,
+            (false, _, b' ' | b'\t' | b'\n' | b'\r') => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Checks `statbuf::structured::JsonScanner` on `line` for `path`:
+///
+/// - a line whose syntax serde_json refuses, or that is not an object, is `NotJson`;
+/// - a line serde_json reads as an object, or whose syntax it takes when the line is valid
+///   UTF-8 and nested at most 255 deep, is not `NotJson`;
+/// - where serde_json reads the object, the value follows jq's reading of the path: `null`, no
+///   member, or a member that is not an object on the way is `Missing`; a string is its text
+///   exactly; anything else, read back by serde_json, is the same value, and an object or an
+///   array holds no whitespace outside its strings;
+/// - a value found is valid UTF-8.
+pub fn check_json(path: &str, line: &[u8]) {
+    let parsed = statbuf::structured::JsonPath::parse(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut scanner = statbuf::structured::JsonScanner::new();
+    let member = scanner.lookup(line, &parsed);
+    let what = || format!("{path} on {}: statbuf says {member:?}", show(line));
+    let not_json = member == statbuf::structured::Member::NotJson;
+    let (syntax, object) = serde_reading(line);
+    if !syntax {
+        assert!(not_json, "serde_json refuses the line: {}", what());
+    }
+    let readable = std::str::from_utf8(line).is_ok() && nesting(line) <= JSON_MAX_DEPTH;
+    if object.is_some() || (syntax && readable) {
+        assert!(!not_json, "serde_json takes the line: {}", what());
+    }
+    if let statbuf::structured::Member::Found(text) = member {
+        assert!(
+            std::str::from_utf8(text).is_ok(),
+            "the value is not UTF-8: {}",
+            what()
+        );
+    }
+    let Some(object) = object else {
+        return;
+    };
+    let mut value = None;
+    let mut members = parsed.members().iter();
+    if let Some(first) = members.next() {
+        value = object.get(first);
+        for name in members {
+            value = value.and_then(|v| v.as_object()).and_then(|o| o.get(name));
+        }
+    }
+    match (value, member) {
+        (None | Some(serde_json::Value::Null), statbuf::structured::Member::Missing) => {}
+        (Some(serde_json::Value::String(want)), statbuf::structured::Member::Found(text)) => {
+            assert_eq!(show(text), show(want.as_bytes()), "string of {}", what());
+        }
+        (Some(want), statbuf::structured::Member::Found(text)) => {
+            let back: Result<serde_json::Value, _> = serde_json::from_slice(text);
+            assert_eq!(back.ok().as_ref(), Some(want), "read back from {}", what());
+            assert!(!has_blanks_outside_strings(text), "not compact: {}", what());
+        }
+        (want, _) => panic!("{}: serde_json reads {want:?}", what()),
+    }
+}
+
+/// Picks a path with the first byte of `data` (from `JSON_PATHS`, or, with the high bit set,
+/// the text that follows up to a NUL byte, when it is a path) and checks it on the lines of
+/// the rest.
+pub fn fuzz_json(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let (path, rest) = if selector & 0x80 == 0 {
+        (
+            JSON_PATHS[usize::from(selector) % JSON_PATHS.len()].to_string(),
+            rest,
+        )
+    } else {
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len()).min(64);
+        match std::str::from_utf8(&rest[..end]) {
+            Ok(text) if statbuf::structured::JsonPath::parse(text).is_ok() => {
+                (text.to_string(), &rest[(end + 1).min(rest.len())..])
+            }
+            _ => return,
+        }
+    };
+    for line in statbuf::input::lines(rest) {
+        check_json(&path, line);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// logfmt lines
+// ------------------------------------------------------------------------------------------
+
+/// go-logfmt's reading of a line (github.com/go-logfmt/logfmt v0.6, `Decoder.ScanKeyval`), as
+/// a plain model: every pair in order, or `None` where the decoder stops with a syntax error.
+/// It follows the Go code step by step: skip bytes up to the space, read a key up to `=`, a
+/// blank or the end, then a bare, empty, unquoted or quoted value.
+pub fn go_logfmt_pairs(line: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pairs = Vec::new();
+    let mut pos = 0;
+    loop {
+        while pos < line.len() && line[pos] <= b' ' {
+            pos += 1;
+        }
+        if pos == line.len() {
+            return Some(pairs);
+        }
+        let start = pos;
+        while pos < line.len() && line[pos] > b' ' && line[pos] != b'=' {
+            if line[pos] == b'"' {
+                return None;
+            }
+            pos += 1;
+        }
+        let key = line[start..pos].to_vec();
+        if key.is_empty() {
+            return None;
+        }
+        // bytes.ContainsRune(key, utf8.RuneError): a byte that is not UTF-8, or U+FFFD.
+        if String::from_utf8_lossy(&key).contains('\u{fffd}') {
+            return None;
+        }
+        if pos == line.len() || line[pos] != b'=' {
+            pairs.push((key, Vec::new()));
+            continue;
+        }
+        pos += 1;
+        if pos == line.len() || line[pos] <= b' ' {
+            pairs.push((key, Vec::new()));
+            continue;
+        }
+        if line[pos] != b'"' {
+            let start = pos;
+            while pos < line.len() && line[pos] > b' ' {
+                if line[pos] == b'=' || line[pos] == b'"' {
+                    return None;
+                }
+                pos += 1;
+            }
+            pairs.push((key, line[start..pos].to_vec()));
+            continue;
+        }
+        let open = pos;
+        let mut has_escape = false;
+        let mut escape = false;
+        let close = loop {
+            pos += 1;
+            let c = *line.get(pos)?;
+            if escape {
+                escape = false;
+            } else if c == b'\\' {
+                has_escape = true;
+                escape = true;
+            } else if c == b'"' {
+                break pos;
+            }
+        };
+        pos = close + 1;
+        let inside = &line[open + 1..close];
+        let value = if has_escape {
+            go_unquote(inside)?
+        } else {
+            inside.to_vec()
+        };
+        pairs.push((key, value));
+    }
+}
+
+/// encoding/json's unquote as go-logfmt copies it, on the bytes between the quotes.
+fn go_unquote(s: &[u8]) -> Option<Vec<u8>> {
+    /// strconv.ParseUint of the four bytes after `\u` at `i`, or -1.
+    fn getu4(s: &[u8], i: usize) -> i64 {
+        match s.get(i..i + 6) {
+            Some([b'\\', b'u', hex @ ..]) => std::str::from_utf8(hex)
+                .ok()
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|h| i64::from_str_radix(h, 16).ok())
+                .unwrap_or(-1),
+            _ => -1,
+        }
+    }
+    let mut t = String::new();
+    let mut r = 0;
+    while r < s.len() {
+        let c = s[r];
+        if c == b'\\' {
+            r += 1;
+            let e = *s.get(r)?;
+            let simple = match e {
+                b'"' | b'\\' | b'/' | b'\'' => Some(char::from(e)),
+                b'b' => Some('\u{8}'),
+                b'f' => Some('\u{c}'),
+                b'n' => Some('\n'),
+                b'r' => Some('\r'),
+                b't' => Some('\t'),
+                b'u' => None,
+                _ => return None,
+            };
+            if let Some(ch) = simple {
+                t.push(ch);
+                r += 1;
+                continue;
+            }
+            let rr = getu4(s, r - 1);
+            if rr < 0 {
+                return None;
+            }
+            r += 5;
+            if (0xd800..0xe000).contains(&rr) {
+                let rr1 = getu4(s, r);
+                // utf16.DecodeRune
+                if (0xd800..0xdc00).contains(&rr) && (0xdc00..0xe000).contains(&rr1) {
+                    let pair = (((rr - 0xd800) << 10) | (rr1 - 0xdc00)) + 0x10000;
+                    t.push(char::from_u32(pair as u32)?);
+                    r += 6;
+                } else {
+                    t.push('\u{fffd}');
+                }
+            } else {
+                t.push(char::from_u32(rr as u32)?);
+            }
+        } else if c == b'"' || c < b' ' {
+            return None;
+        } else if c < 0x80 {
+            t.push(char::from(c));
+            r += 1;
+        } else {
+            // utf8.DecodeRune: a whole character, or one byte of U+FFFD.
+            let upto = s.len().min(r + 4);
+            let decoded = (2..=upto - r).rev().find_map(|n| {
+                std::str::from_utf8(&s[r..r + n])
+                    .ok()
+                    .filter(|x| x.chars().count() == 1)
+            });
+            match decoded {
+                Some(ch) => {
+                    t.push_str(ch);
+                    r += ch.len();
+                }
+                None => {
+                    t.push('\u{fffd}');
+                    r += 1;
+                }
+            }
+        }
+    }
+    Some(t.into_bytes())
+}
+
+/// Checks `statbuf::structured::LogfmtScanner` on `line` against go-logfmt's reading of it
+/// (`go_logfmt_pairs`): for every key of the line and a few others, the value of its last
+/// pair, and nothing at all for a line go-logfmt stops on.
+pub fn check_logfmt(line: &[u8]) {
+    let pairs = go_logfmt_pairs(line);
+    let mut names: Vec<&[u8]> = vec![b"a", b"ab", b"k", b"", b"="];
+    names.extend(pairs.iter().flatten().map(|(k, _)| k.as_slice()));
+    let mut scanner = statbuf::structured::LogfmtScanner::new();
+    for name in names {
+        let want = pairs
+            .as_ref()
+            .and_then(|p| p.iter().rev().find(|(k, _)| k == name))
+            .map(|(_, v)| show(v));
+        let got = scanner.lookup(line, name).map(show);
+        assert_eq!(got, want, "key {} in {}", show(name), show(line));
+    }
+}
+
+/// Checks `check_logfmt` on each line of `data`.
+pub fn fuzz_logfmt(data: &[u8]) {
+    for line in statbuf::input::lines(data) {
+        check_logfmt(line);
+    }
+}

@@ -632,3 +632,87 @@ fn the_smallest_64_bit_value_is_a_value() {
     };
     invariants::check_field_key(&key, &[b"a -9223372036854775808", b"b 9223372036854775807"]);
 }
+
+// ------------------------------------------------------------------------------------------
+// The JSON and logfmt scanners, over the hostile fixtures and edits of them
+// ------------------------------------------------------------------------------------------
+
+/// The lines of a file under `fixtures/`.
+fn fixture_lines(name: &str) -> Vec<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    statbuf::input::lines(&data).map(<[u8]>::to_vec).collect()
+}
+
+/// `line` and `edits` copies of it, each with one edit drawn from `rng`: cut short, one byte
+/// dropped, one byte replaced by the first of a piece, or a piece inserted.
+fn with_edits(rng: &mut Rng, line: &[u8], edits: usize, pieces: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut variants = vec![line.to_vec()];
+    for _ in 0..edits {
+        let mut variant = line.to_vec();
+        let at = rng.below(line.len() + 1);
+        let piece = rng.pick(pieces);
+        match (rng.below(4), at < line.len()) {
+            (0, _) => variant.truncate(at),
+            (1, true) => {
+                variant.remove(at);
+            }
+            (2, true) => variant[at] = piece[0],
+            _ => {
+                variant.splice(at..at, piece.iter().copied());
+            }
+        }
+        variants.push(variant);
+    }
+    variants
+}
+
+#[test]
+fn structured_scanners_keep_their_invariants_over_the_hostile_fixtures_and_edits() {
+    let mut rng = Rng(0x5c4a_77e2_0b1e_c7ed);
+    let mut checked = 0usize;
+
+    let json_pieces: &[&[u8]] = &[
+        b"{", b"}", b"[", b"]", b"\"", b":", b",", b" ", b"\\", b"\\u", b"\\ud800", b"0", b"-", b"e",
+        b"\x01", b"\xff", b"\xc3", b"null", b"\"a\":",
+    ];
+    let paths: Vec<&str> = invariants::JSON_PATHS
+        .iter()
+        .copied()
+        .chain([".k", ".o.k", ".id", r#".o."a b".k"#])
+        .collect();
+    for line in fixture_lines("hostile.jsonl") {
+        for variant in with_edits(&mut rng, &line, 24, json_pieces) {
+            for path in &paths {
+                invariants::check_json(path, &variant);
+                checked += 1;
+            }
+        }
+    }
+
+    let logfmt_pieces: &[&[u8]] = &[
+        b"=",
+        b"\"",
+        b" ",
+        b"\t",
+        b"\\",
+        b"\\u",
+        b"\\ud83d",
+        b"\x01",
+        b"\xff",
+        b"\xef\xbf\xbd",
+        b"k=",
+        b"k",
+        b"a=\"",
+        b"\\\"",
+    ];
+    for line in fixture_lines("hostile.logfmt") {
+        for variant in with_edits(&mut rng, &line, 24, logfmt_pieces) {
+            invariants::check_logfmt(&variant);
+            checked += 1;
+        }
+    }
+    println!("structured scanner invariants held on {checked} lookups");
+}
