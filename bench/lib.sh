@@ -116,7 +116,8 @@ ver() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo -)
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-# machine_section HEADING: the machine as markdown, under a heading of level HEADING (##, ###).
+# machine_section HEADING [NOTE]: the machine as markdown, under a heading of level HEADING
+# (##, ###), with NOTE as one more item.
 machine_section() {
   local cpu flags mem os awk_is load_after
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
@@ -132,6 +133,7 @@ machine_section() {
   echo "- Kernel: $(uname -sr); OS: ${os:-unknown}"
   echo "- Load average (1, 5, 15 min) before the runs: $LOAD_BEFORE; after: $load_after"
   echo "- Locale: LANG=${LANG:-unset}, LC_ALL=${LC_ALL:-unset} (commands marked LC_ALL=C set it for themselves); awk is $awk_is"
+  [ -n "${2:-}" ] && echo "- $2"
   echo
 }
 
