@@ -112,16 +112,18 @@ impl<'a> Text<'a> {
 }
 
 /// The value of two ASCII digits.
-#[inline]
+#[inline(always)]
 fn two_digits(pair: &[u8]) -> Result<u32, Fail> {
-    match pair {
-        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Ok(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
-        _ => Err(Fail::Shape),
+    // A byte below `0` wraps around to far above 9.
+    let (tens, ones) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
+    if tens > 9 || ones > 9 {
+        return Err(Fail::Shape);
     }
+    Ok(u32::from(tens) * 10 + u32::from(ones))
 }
 
 /// The value of four ASCII digits.
-#[inline]
+#[inline(always)]
 fn four_digits(quad: &[u8]) -> Result<u32, Fail> {
     Ok(two_digits(&quad[..2])? * 100 + two_digits(&quad[2..])?)
 }

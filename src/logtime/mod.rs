@@ -291,7 +291,7 @@ impl TimeReader {
             }
             TimeFormat::Strftime(format) => {
                 let (seconds, end) = strftime::read(format, text, &mut self.resolver)?;
-                reading.seen = end + strftime::LOOKAHEAD;
+                reading.seen = end + strftime::lookahead(format);
                 ((0, end, seconds), None)
             }
         };

@@ -12,10 +12,15 @@ use super::calendar::{DAY, days_from_civil};
 use super::forms::{Bad, Fail};
 use super::resolve::Resolver;
 
-/// Bytes after the text jiff reads that may have decided the reading: a number's digits stop
-/// at the first non-digit, and an offset's optional seconds are two digits. Two is a bound for
-/// every directive jiff reads (names are matched whole, and whitespace runs are consumed).
-pub(super) const LOOKAHEAD: usize = 2;
+/// How many bytes after the text jiff reads in `format` may have decided the reading. A number's
+/// digits stop at the first byte that is not one, a run of whitespace at the first that is not
+/// whitespace, a name is matched whole: one byte. An offset without colons (`%z`, and `%Q` when
+/// it reads one) looks at the two bytes after its minutes for seconds: two bytes, when the format
+/// may have one. One byte suffices for the common `%S` followed by milliseconds the format does
+/// not read, so that such lines within a second share a reading.
+pub(super) fn lookahead(format: &str) -> usize {
+    if format.contains(['z', 'Q']) { 2 } else { 1 }
+}
 
 /// Checks `format` once, up front: jiff writes a sample time with it and reads it back, and the
 /// result must be an instant. The message (one line) says what is wrong.
@@ -171,6 +176,20 @@ mod tests {
             read_in("%Y-%m-%d", "2026-03-10 rest", "UTC", ref_),
             Ok((utc("2026-03-10T00:00:00Z"), 10))
         );
+    }
+
+    #[test]
+    fn what_jiff_looks_at_after_the_time() {
+        assert_eq!(lookahead("%Y-%m-%d %H:%M:%S"), 1);
+        assert_eq!(lookahead("%d/%b/%Y:%H:%M:%S %z"), 2);
+        assert_eq!(lookahead("%F %T %Q"), 2);
+        // An offset without colons takes seconds when two digits follow: the two after its
+        // minutes decide where it ends.
+        let mut resolver = Resolver::new(TimeZone::UTC, 0);
+        let mut end = |text: &str| read("%F %H:%M %z", text.as_bytes(), &mut resolver).map(|(_, end)| end);
+        assert_eq!(end("2026-03-10 00:00 +010030"), Ok(24));
+        assert_eq!(end("2026-03-10 00:00 +01003x"), Ok(22));
+        assert_eq!(end("2026-03-10 00:00 +0100 3"), Ok(22));
     }
 
     #[test]

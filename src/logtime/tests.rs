@@ -499,6 +499,9 @@ const STREAM: [&str; 5] = [
     "%b %e %H:%M:%S%.f",
 ];
 
+/// What may follow the time in a line of the stream.
+const AFTER: [&str; 5] = [" x", "", "1", ".5 y", "+01"];
+
 /// One of `choices`, at random.
 fn pick<'a>(rng: &mut fastrand::Rng, choices: &[&'a str]) -> &'a str {
     choices[rng.usize(..choices.len())]
@@ -647,22 +650,48 @@ fn one_reader_over_a_random_log_agrees_with_fresh_readers() {
     // A stream of times a few seconds apart, some lines repeating the time before: what one
     // reader answers, keeping its last reading, is what a new reader answers for each line.
     let mut rng = fastrand::Rng::with_seed(99);
-    for zone_name in ["Europe/Berlin", "America/New_York"] {
+    let reference = utc("2026-11-01T00:00:00Z");
+    let formats = [
+        "auto",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+    ];
+    for (zone_name, format) in ["Europe/Berlin", "America/New_York"]
+        .into_iter()
+        .zip(formats)
+        .chain([("Europe/Berlin", formats[2]), ("America/New_York", formats[3])])
+    {
         let zone = TimeZone::get(zone_name).unwrap();
-        let spec = spec(TimeSource::Auto, TimeFormat::Auto, zone_name);
+        let format = if format == "auto" {
+            TimeFormat::Auto
+        } else {
+            strftime(format)
+        };
+        let spec = spec(TimeSource::Auto, format, zone_name);
         let mut kept = TimeReader::new(&spec);
-        kept.set_reference(utc("2026-11-01T00:00:00Z"));
+        kept.set_reference(reference);
         let mut at = utc("2026-10-25T00:00:00Z");
         for i in 0..3000 {
             at += rng.i64(0..4);
             let instant = Timestamp::new(at, rng.i32(0..1_000_000_000)).unwrap();
-            let format = pick(&mut rng, &STREAM);
-            let line = format!("{} n={i}", written(instant, &zone, format));
+            let line = format!(
+                "{}{}",
+                written(instant, &zone, pick(&mut rng, &STREAM)),
+                pick(&mut rng, &AFTER)
+            );
             let mut fresh = TimeReader::new(&spec);
-            fresh.set_reference(utc("2026-11-01T00:00:00Z"));
+            fresh.set_reference(reference);
             let fresh = fresh.seconds(line.as_bytes());
-            assert!(fresh.is_some(), "{line}");
-            assert_eq!(kept.seconds(line.as_bytes()), fresh, "{line}");
+            assert_eq!(kept.seconds(line.as_bytes()), fresh, "{line} (n={i})");
         }
     }
+}
+
+#[test]
+fn readers_go_to_worker_threads() {
+    fn movable<T: Send>() {}
+    fn shareable<T: Send + Sync>() {}
+    movable::<TimeReader>();
+    shareable::<TimeSpec>();
 }
