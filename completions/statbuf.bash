@@ -23,7 +23,7 @@ _statbuf() {
 
     case "${cmd}" in
         statbuf)
-            opts="-k -d -r -F -i -q -h -V --key-field --delimiter --key-regex --match --exclude --tag --value-field --bucket --time-field --time-regex --time-format --tz --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
+            opts="-k -d -r -j -F -i -q -h -V --key-field --delimiter --key-regex --json-key --logfmt-key --match --exclude --tag --value-field --json-value --logfmt-value --bucket --time-field --time-regex --time-format --tz --follow --from-start --state --no-decompress --max-line-bytes --interval --jitter --max-keys --flush-timeout --fallback --csv --sqlite --postgres --host-id --exec --exec-format --exec-timeout --table --stdout --format --top --quiet --progress --no-progress --explain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -53,6 +53,18 @@ _statbuf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logfmt-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --match)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -66,6 +78,14 @@ _statbuf() {
                     return 0
                     ;;
                 --value-field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-value)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logfmt-value)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,10 +1,14 @@
 complete -c statbuf -s k -l key-field -d 'Key from whitespace field N, like awk\'s $N; repeat for a composite key' -r
 complete -c statbuf -s d -l delimiter -d 'Split fields at this single byte instead of runs of blanks (`\\t` for tabs)' -r
 complete -c statbuf -s r -l key-regex -d 'Key from a regex: capture group 1, the named groups in order, or the whole match' -r
+complete -c statbuf -s j -l json-key -d 'Key from the member at PATH of a JSON line (.status, .request.uri); repeatable' -r
+complete -c statbuf -l logfmt-key -d 'Key from the value of NAME in a logfmt line (level=info status=200); repeatable' -r
 complete -c statbuf -l match -d 'Count only lines matching RE; repeatable: a line matching any of them' -r
 complete -c statbuf -l exclude -d 'Do not count lines matching RE; repeatable, like `grep -v -e RE`' -r
 complete -c statbuf -l tag -d 'Add a constant key column NAME with VALUE to every row of every sink; repeatable' -r
 complete -c statbuf -l value-field -d 'Add the integer in field N instead of 1 (a regex group named `value` does the same)' -r
+complete -c statbuf -l json-value -d 'Add the integer member at PATH of a JSON line instead of 1 (.body_bytes_sent)' -r
+complete -c statbuf -l logfmt-value -d 'Add the integer value of NAME in a logfmt line instead of 1' -r
 complete -c statbuf -l bucket -d 'Count per time bucket of DURATION (1m, 1h, 1d) by each line\'s own time' -r
 complete -c statbuf -l time-field -d 'With --bucket, the time starts at field N (a CLF time spanning fields 4 and 5: 4)' -r
 complete -c statbuf -l time-regex -d 'With --bucket, the time is group 1 of RE (or the group named `time`)' -r

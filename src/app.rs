@@ -126,6 +126,9 @@ fn summary(report: &RunReport) -> String {
         plural(report.flush.keys, "key", "keys"),
         plural(report.flush.flushes, "flush", "flushes"),
     );
+    if s.not_json > 0 {
+        line.push_str(&format!(", {} not JSON", s.not_json));
+    }
     if s.no_time > 0 {
         line.push_str(&format!(", {} no time", s.no_time));
     }

@@ -114,6 +114,37 @@ pub struct Args {
     #[arg(short = 'r', long = "key-regex", value_name = "RE")]
     pub key_regex: Option<String>,
 
+    /// Key from the member at PATH of a JSON line (.status, .request.uri); repeatable
+    ///
+    /// The key is what `jq -r PATH` prints: strings unescaped, numbers as the line writes
+    /// them, true and false, objects and arrays as compact JSON. A member with dots or spaces
+    /// in its name is quoted: ."user agent". A missing or null member makes the line
+    /// unmatched; a line that is not one JSON object is counted as not JSON. Repeated, the
+    /// members form a composite key whose columns are named after each path's last member
+    /// (key1, key2, ... when two would share a name or one is taken).
+    #[arg(
+        short = 'j',
+        long = "json-key",
+        value_name = "PATH",
+        action = ArgAction::Append,
+        conflicts_with_all = ["key_fields", "key_regex", "logfmt_keys"],
+    )]
+    pub json_keys: Vec<String>,
+
+    /// Key from the value of NAME in a logfmt line (level=info status=200); repeatable
+    ///
+    /// Lines are read as Go kit's logfmt decoder reads them: key=value, key="quoted \"
+    /// value", a bare key (an empty value); the last of a repeated key counts. A line without
+    /// the key, or that is not logfmt, is unmatched. Repeated, the keys form a composite key
+    /// whose columns take their names (key1, key2, ... when one is taken).
+    #[arg(
+        long = "logfmt-key",
+        value_name = "NAME",
+        action = ArgAction::Append,
+        conflicts_with_all = ["key_fields", "key_regex"],
+    )]
+    pub logfmt_keys: Vec<String>,
+
     /// Count only lines matching RE; repeatable: a line matching any of them
     ///
     /// Applied before the key is taken, like `grep -e RE1 -e RE2 | statbuf`. A pattern
@@ -143,6 +174,18 @@ pub struct Args {
     /// 0. Anything else makes the line a bad value: it is skipped and counted in the summary.
     #[arg(long = "value-field", value_name = "N", allow_negative_numbers = true)]
     pub value_field: Option<i64>,
+
+    /// Add the integer member at PATH of a JSON line instead of 1 (.body_bytes_sent)
+    #[arg(
+        long = "json-value",
+        value_name = "PATH",
+        conflicts_with_all = ["value_field", "logfmt_value"]
+    )]
+    pub json_value: Option<String>,
+
+    /// Add the integer value of NAME in a logfmt line instead of 1
+    #[arg(long = "logfmt-value", value_name = "NAME", conflicts_with = "value_field")]
+    pub logfmt_value: Option<String>,
 
     /// Count per time bucket of DURATION (1m, 1h, 1d) by each line's own time
     ///

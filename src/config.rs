@@ -10,12 +10,13 @@ use regex::bytes::Regex;
 use crate::cli::{Args, ExecFormatArg, Format};
 use crate::counter;
 use crate::extract::Bucketing;
-use crate::extract::{ExtractSpec, KeySource, Separator};
+use crate::extract::{ExtractSpec, KeySource, Separator, ValueSource};
 use crate::filter::LineFilter;
 use crate::input::{Input, ReadOptions, is_stdin};
 use crate::key::{KeySchema, RESERVED_NAMES};
 use crate::logtime::{self, TimeFormat, TimeSource, TimeSpec};
 use crate::sink::{RowFormat, StdoutFormat};
+use crate::structured::JsonPath;
 use crate::tail_capture::TailCapture;
 
 /// Bytes read at a time unless `--block-size` says otherwise.
@@ -127,6 +128,8 @@ impl Config {
         }
         let bucket = bucketing(&args)?;
         let (key, schema) = match (&args.key_regex, args.key_fields.is_empty()) {
+            _ if !args.json_keys.is_empty() => json_key(&args.json_keys)?,
+            _ if !args.logfmt_keys.is_empty() => logfmt_key(&args.logfmt_keys),
             (Some(pattern), _) => regex_key(pattern)?,
             (None, false) => (
                 KeySource::Fields(args.key_fields.clone()),
@@ -229,7 +232,7 @@ impl Config {
             extract: ExtractSpec {
                 key,
                 separator,
-                value_field: args.value_field,
+                value: value_source(&args)?,
                 filter,
                 bucket,
             },
@@ -323,6 +326,47 @@ fn sink_specs(args: &Args) -> Result<Vec<SinkSpec>, UsageError> {
         }));
     }
     Ok(sinks)
+}
+
+/// `--json-key`s: the paths, and columns named after their last members.
+fn json_key(paths: &[String]) -> Result<(KeySource, KeySchema), UsageError> {
+    let paths = paths
+        .iter()
+        .map(|text| JsonPath::parse(text).map_err(|e| usage("--json-key", format!("'{text}': {e}"))))
+        .collect::<Result<Vec<JsonPath>, UsageError>>()?;
+    let names: Vec<String> = paths.iter().map(|p| p.last_member().to_string()).collect();
+    Ok((KeySource::Json(paths), composite_schema(names)))
+}
+
+/// `--logfmt-key`s: the keys, and columns named after them.
+fn logfmt_key(names: &[String]) -> (KeySource, KeySchema) {
+    let keys = names.iter().map(|n| n.as_bytes().to_vec()).collect();
+    (KeySource::Logfmt(keys), composite_schema(names.to_vec()))
+}
+
+/// The schema of a key of members named `names`: `key` for one; for more, their names, or
+/// key1, key2, ... when two would share a name or one is an output column's.
+fn composite_schema(names: Vec<String>) -> KeySchema {
+    let clash = names.iter().enumerate().any(|(i, name)| {
+        RESERVED_NAMES.contains(&name.as_str()) || name.is_empty() || names[..i].contains(name)
+    });
+    if names.len() == 1 || clash {
+        KeySchema::numbered(names.len())
+    } else {
+        KeySchema::new(names)
+    }
+}
+
+/// Where the value is: `--value-field`, `--json-value` or `--logfmt-value`.
+fn value_source(args: &Args) -> Result<Option<ValueSource>, UsageError> {
+    if let Some(text) = &args.json_value {
+        let path = JsonPath::parse(text).map_err(|e| usage("--json-value", format!("'{text}': {e}")))?;
+        return Ok(Some(ValueSource::Json(path)));
+    }
+    if let Some(name) = &args.logfmt_value {
+        return Ok(Some(ValueSource::Logfmt(name.as_bytes().to_vec())));
+    }
+    Ok(args.value_field.map(ValueSource::Field))
 }
 
 /// `--bucket` and the flags that say where a line's time is.

@@ -435,6 +435,8 @@ pub struct LineStats {
     pub filtered: u64,
     /// With `--bucket`, lines with no time that could be read.
     pub no_time: u64,
+    /// With a JSON key or value, lines that are not one JSON object.
+    pub not_json: u64,
 }
 
 impl LineStats {
@@ -446,6 +448,7 @@ impl LineStats {
         self.oversize += other.oversize;
         self.filtered += other.filtered;
         self.no_time += other.no_time;
+        self.not_json += other.not_json;
     }
 }
 

@@ -12,11 +12,12 @@ use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::extract::{Bucketing, ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator};
+use crate::extract::{Bucketing, ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator, ValueSource};
 use crate::filter::Dropped;
 use crate::input::{self, Input};
 use crate::key::{BUCKET_NAME, KeySchema};
 use crate::logtime::{self, TimeFormat, TimeSource};
+use crate::structured::JsonPath;
 
 /// How much of a line is echoed before it is cut short.
 const SHOWN_LINE_BYTES: usize = 240;
@@ -68,6 +69,7 @@ pub struct Tally {
     pub oversize: u64,
     pub filtered: u64,
     pub no_time: u64,
+    pub not_json: u64,
 }
 
 /// Writes the explanation of the first `lines` lines of `input` (named `name`) to `out`.
@@ -115,11 +117,16 @@ pub fn explain(
                         }
                         Outcome::Unmatched(miss) => {
                             tally.unmatched += 1;
-                            format!("unmatched: {}", why_unmatched(miss, &mut extractor, line))
+                            format!("unmatched: {}", why_unmatched(spec, miss, &mut extractor, line))
                         }
-                        Outcome::BadValue(text) => {
+                        Outcome::BadValue => {
                             tally.bad_values += 1;
-                            format!("bad value: {}", why_bad_value(spec, text))
+                            let text = extractor.value_text(line).unwrap_or_default();
+                            format!("bad value: {}", why_bad_value(spec, &text))
+                        }
+                        Outcome::NotJson => {
+                            tally.not_json += 1;
+                            "not JSON: the line is not one JSON object".to_string()
                         }
                         Outcome::Filtered(Dropped::NoMatch) => {
                             tally.filtered += 1;
@@ -152,6 +159,9 @@ pub fn explain(
     )?;
     if spec.bucket.is_some() {
         write!(out, ", {} no time", tally.no_time)?;
+    }
+    if reads_json(spec) {
+        write!(out, ", {} not JSON", tally.not_json)?;
     }
     if spec.filter.is_some() {
         write!(out, ", {} filtered out", tally.filtered)?;
@@ -227,6 +237,16 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
     let key = match &spec.key {
         KeySource::Line => "key: the whole line".to_string(),
         KeySource::Bucket => "key: the bucket alone".to_string(),
+        KeySource::Json(paths) => {
+            let list = paths.iter().map(JsonPath::as_str).collect::<Vec<_>>().join(", ");
+            let word = if paths.len() == 1 { "member" } else { "members" };
+            format!("key: JSON {word} {list}")
+        }
+        KeySource::Logfmt(names) => {
+            let list = names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ");
+            let word = if names.len() == 1 { "key" } else { "keys" };
+            format!("key: logfmt {word} {list}")
+        }
         KeySource::Fields(indexes) => {
             let list = indexes.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
             let word = if indexes.len() == 1 { "field" } else { "fields" };
@@ -243,11 +263,11 @@ fn describe(spec: &ExtractSpec, schema: &KeySchema) -> String {
             _ => "key: regex groups".to_string(),
         },
     };
-    let value = match (&spec.value_field, &spec.key) {
-        (Some(n), KeySource::Line | KeySource::Bucket | KeySource::Regex { .. }) => {
-            format!("value: field {n} ({fields})")
-        }
-        (Some(n), KeySource::Fields(_)) => format!("value: field {n}"),
+    let value = match (&spec.value, &spec.key) {
+        (Some(ValueSource::Field(n)), KeySource::Fields(_)) => format!("value: field {n}"),
+        (Some(ValueSource::Field(n)), _) => format!("value: field {n} ({fields})"),
+        (Some(ValueSource::Json(path)), _) => format!("value: JSON member {path}"),
+        (Some(ValueSource::Logfmt(name)), _) => format!("value: logfmt key {}", quote(name)),
         (
             None,
             KeySource::Regex {
@@ -294,8 +314,13 @@ fn time_text(line: &[u8], time: Result<(std::ops::Range<usize>, i64), String>) -
     }
 }
 
+/// Whether a JSON key or value is asked for, so that lines can be not JSON.
+fn reads_json(spec: &ExtractSpec) -> bool {
+    matches!(spec.key, KeySource::Json(_)) || matches!(spec.value, Some(ValueSource::Json(_)))
+}
+
 fn has_value(spec: &ExtractSpec) -> bool {
-    spec.value_field.is_some()
+    spec.value.is_some()
         || matches!(
             spec.key,
             KeySource::Regex {
@@ -324,9 +349,9 @@ fn key_text(schema: &KeySchema, key: &[u8], value: i64, show_value: bool) -> Str
     text
 }
 
-/// Why the extractor found no key: the field asked for that the line does not have, or the
-/// regex that does not match.
-fn why_unmatched(miss: Miss, extractor: &mut Extractor, line: &[u8]) -> String {
+/// Why the extractor found no key: the field asked for that the line does not have, the
+/// regex that does not match, the member or logfmt key that is not there.
+fn why_unmatched(spec: &ExtractSpec, miss: Miss, extractor: &mut Extractor, line: &[u8]) -> String {
     let missing = |flag: &str, index: i64, count: usize| {
         let needed = index.unsigned_abs();
         let fields = if count == 1 { "field" } else { "fields" };
@@ -336,13 +361,37 @@ fn why_unmatched(miss: Miss, extractor: &mut Extractor, line: &[u8]) -> String {
         Miss::KeyField(index) => missing("--key-field", index, extractor.field_count(line)),
         Miss::ValueField(index) => missing("--value-field", index, extractor.field_count(line)),
         Miss::Regex => "the regex (--key-regex) does not match".to_string(),
+        Miss::JsonKey(i) => match &spec.key {
+            KeySource::Json(paths) => format!("no member {} (--json-key), or it is null", paths[i]),
+            _ => "no member (--json-key)".to_string(),
+        },
+        Miss::LogfmtKey(i) => match &spec.key {
+            KeySource::Logfmt(names) => format!(
+                "no logfmt key {} (--logfmt-key), or the line is not logfmt",
+                quote(&names[i])
+            ),
+            _ => "no logfmt key (--logfmt-key)".to_string(),
+        },
+        Miss::JsonValue => match &spec.value {
+            Some(ValueSource::Json(path)) => format!("no member {path} (--json-value), or it is null"),
+            _ => "no member (--json-value)".to_string(),
+        },
+        Miss::LogfmtValue => match &spec.value {
+            Some(ValueSource::Logfmt(name)) => format!(
+                "no logfmt key {} (--logfmt-value), or the line is not logfmt",
+                quote(name)
+            ),
+            _ => "no logfmt key (--logfmt-value)".to_string(),
+        },
     }
 }
 
 /// The value text that is not an integer.
 fn why_bad_value(spec: &ExtractSpec, text: &[u8]) -> String {
-    let source = match spec.value_field {
-        Some(index) => format!("field {index}"),
+    let source = match &spec.value {
+        Some(ValueSource::Field(index)) => format!("field {index}"),
+        Some(ValueSource::Json(path)) => format!("member {path}"),
+        Some(ValueSource::Logfmt(name)) => format!("logfmt key {}", quote(name)),
         None => "group value".to_string(),
     };
     let what = if text.is_empty() {
@@ -440,6 +489,7 @@ mod tests {
                 oversize: 0,
                 filtered: 0,
                 no_time: 0,
+                not_json: 0,
             }
         );
         assert!(out.contains("-> key \"c\", value 10"), "{out}");

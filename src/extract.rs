@@ -11,6 +11,7 @@ use regex::bytes::{CaptureLocations, Regex};
 use crate::filter::{Dropped, LineFilter};
 use crate::key::encode_part;
 use crate::logtime::{self, TimeReader, TimeSpec};
+use crate::structured::{JsonPath, JsonScanner, LogfmtScanner, Member};
 use crate::tail_capture::{Found, TailCapture};
 
 /// How a line is split into fields.
@@ -31,6 +32,10 @@ pub enum KeySource {
     Bucket,
     /// One or more fields (1-based; negative counts from the end), in order.
     Fields(Vec<i64>),
+    /// Members of a JSON object (`--json-key`), in order.
+    Json(Vec<JsonPath>),
+    /// Keys of a logfmt line (`--logfmt-key`), in order.
+    Logfmt(Vec<Vec<u8>>),
     /// Capture groups of a regex.
     Regex {
         regex: Regex,
@@ -48,12 +53,23 @@ pub enum KeySource {
 pub struct ExtractSpec {
     pub key: KeySource,
     pub separator: Separator,
-    /// The field holding the value to add instead of 1.
-    pub value_field: Option<i64>,
+    /// Where the value to add instead of 1 is (a regex's `value` group is in `key`).
+    pub value: Option<ValueSource>,
     /// `--match` and `--exclude`, applied before anything else.
     pub filter: Option<LineFilter>,
     /// `--bucket`: the key's first part is the start of the bucket of the line's own time.
     pub bucket: Option<Bucketing>,
+}
+
+/// Where a line's value is.
+#[derive(Clone, Debug)]
+pub enum ValueSource {
+    /// `--value-field N`.
+    Field(i64),
+    /// `--json-value PATH`.
+    Json(JsonPath),
+    /// `--logfmt-value NAME`.
+    Logfmt(Vec<u8>),
 }
 
 /// How lines are put in time buckets.
@@ -71,8 +87,10 @@ pub enum Outcome<'a> {
     Key(&'a [u8], i64),
     /// The line lacks what the key or the value is taken from.
     Unmatched(Miss),
-    /// The line has a key but its value, this text, is not an integer.
-    BadValue(&'a [u8]),
+    /// The line has a key but its value is not an integer.
+    BadValue,
+    /// A JSON key or value was asked for and the line is not one JSON object.
+    NotJson,
     /// `--match` or `--exclude` dropped the line.
     Filtered(Dropped),
     /// With `--bucket`, the line holds no time that can be read.
@@ -88,6 +106,31 @@ pub enum Miss {
     ValueField(i64),
     /// The regex does not match.
     Regex,
+    /// The member of this `--json-key` (counted from 0) is absent or null.
+    JsonKey(usize),
+    /// The member of `--json-value` is absent or null.
+    JsonValue,
+    /// The key of this `--logfmt-key` (counted from 0) is absent, or the line is not logfmt.
+    LogfmtKey(usize),
+    /// The key of `--logfmt-value` is absent, or the line is not logfmt.
+    LogfmtValue,
+}
+
+/// Why a line has no value.
+enum NoValue {
+    Missing(Miss),
+    Bad,
+    NotJson,
+}
+
+impl NoValue {
+    fn outcome<'a>(self) -> Outcome<'a> {
+        match self {
+            NoValue::Missing(miss) => Outcome::Unmatched(miss),
+            NoValue::Bad => Outcome::BadValue,
+            NoValue::NotJson => Outcome::NotJson,
+        }
+    }
 }
 
 /// One worker's extractor: the filters, the time and bucket of a line, and its key and value.
@@ -156,7 +199,7 @@ impl Extractor {
             encode_part(&mut self.bucketed, bucket, true);
             return match self.keys.value(line) {
                 Ok(value) => Outcome::Key(&self.bucketed, value),
-                Err(outcome) => outcome,
+                Err(no_value) => no_value.outcome(),
             };
         }
         encode_part(&mut self.bucketed, bucket, false);
@@ -184,6 +227,34 @@ impl Extractor {
         Some(bucketer.reader.explain(line))
     }
 
+    /// The text of `line`'s value when it is not an integer (for `--explain`).
+    pub fn value_text(&mut self, line: &[u8]) -> Option<Vec<u8>> {
+        let keys = &mut self.keys;
+        let text = match keys.spec.value.as_ref() {
+            Some(ValueSource::Field(index)) => {
+                split_fields(line, keys.spec.separator, usize::MAX, &mut keys.spans);
+                field(line, &keys.spans, *index)?.to_vec()
+            }
+            Some(ValueSource::Json(path)) => match keys.json.lookup(line, path) {
+                Member::Found(text) => text.to_vec(),
+                Member::Missing | Member::NotJson => return None,
+            },
+            Some(ValueSource::Logfmt(name)) => keys.logfmt.lookup(line, name)?.to_vec(),
+            None => match &keys.spec.key {
+                KeySource::Regex {
+                    regex,
+                    value_group: Some(group),
+                    ..
+                } => regex
+                    .captures(line)?
+                    .get(*group)
+                    .map_or(Vec::new(), |m| m.as_bytes().to_vec()),
+                _ => return None,
+            },
+        };
+        Some(text)
+    }
+
     /// How many fields `line` has, split as the key flags split it (for `--explain`).
     pub fn field_count(&mut self, line: &[u8]) -> usize {
         split_fields(line, self.keys.spec.separator, usize::MAX, &mut self.keys.spans);
@@ -203,11 +274,16 @@ struct Keys {
     spans: Vec<(usize, usize)>,
     key_buf: Vec<u8>,
     locations: Option<CaptureLocations>,
+    json: JsonScanner,
+    logfmt: LogfmtScanner,
 }
 
 impl Keys {
     fn new(spec: &ExtractSpec) -> Keys {
-        let mut indexes: Vec<i64> = spec.value_field.into_iter().collect();
+        let mut indexes: Vec<i64> = match spec.value {
+            Some(ValueSource::Field(index)) => vec![index],
+            _ => Vec::new(),
+        };
         if let KeySource::Fields(fields) = &spec.key {
             indexes.extend(fields);
         }
@@ -220,7 +296,7 @@ impl Keys {
             KeySource::Regex { regex, .. } => Some(regex.capture_locations()),
             _ => None,
         };
-        let single_blank_field = match (&spec.key, spec.separator, spec.value_field) {
+        let single_blank_field = match (&spec.key, spec.separator, &spec.value) {
             (KeySource::Fields(f), Separator::Blanks, None) if f.len() == 1 && f[0] > 0 => {
                 usize::try_from(f[0]).ok()
             }
@@ -233,19 +309,30 @@ impl Keys {
             spans: Vec::new(),
             key_buf: Vec::new(),
             locations,
+            json: JsonScanner::new(),
+            logfmt: LogfmtScanner::new(),
         }
     }
 
-    /// The value of a line whose key is its bucket alone: 1, or its `--value-field`.
-    fn value<'a>(&mut self, line: &'a [u8]) -> Result<i64, Outcome<'a>> {
-        let Some(index) = self.spec.value_field else {
-            return Ok(1);
+    /// The value of `line`: 1, or what its value flag finds. Fields must have been split.
+    #[inline]
+    fn value(&mut self, line: &[u8]) -> Result<i64, NoValue> {
+        let text = match &self.spec.value {
+            None => return Ok(1),
+            Some(ValueSource::Field(index)) => {
+                field(line, &self.spans, *index).ok_or(NoValue::Missing(Miss::ValueField(*index)))?
+            }
+            Some(ValueSource::Json(path)) => match self.json.lookup(line, path) {
+                Member::Found(text) => text,
+                Member::Missing => return Err(NoValue::Missing(Miss::JsonValue)),
+                Member::NotJson => return Err(NoValue::NotJson),
+            },
+            Some(ValueSource::Logfmt(name)) => self
+                .logfmt
+                .lookup(line, name)
+                .ok_or(NoValue::Missing(Miss::LogfmtValue))?,
         };
-        split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
-        match field(line, &self.spans, index) {
-            None => Err(Outcome::Unmatched(Miss::ValueField(index))),
-            Some(text) => parse_value(text).ok_or(Outcome::BadValue(text)),
-        }
+        parse_value(text).ok_or(NoValue::Bad)
     }
 
     /// The key and value of `line`.
@@ -260,15 +347,9 @@ impl Keys {
         if self.fields_needed > 0 {
             split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
         }
-        let value = match self.spec.value_field {
-            None => 1,
-            Some(index) => match field(line, &self.spans, index) {
-                None => return Outcome::Unmatched(Miss::ValueField(index)),
-                Some(text) => match parse_value(text) {
-                    Some(v) => v,
-                    None => return Outcome::BadValue(text),
-                },
-            },
+        let value = match self.value(line) {
+            Ok(value) => value,
+            Err(no_value) => return no_value.outcome(),
         };
         match &self.spec.key {
             KeySource::Line => Outcome::Key(line, value),
@@ -286,6 +367,40 @@ impl Keys {
                     match field(line, &self.spans, index) {
                         Some(part) => encode_part(&mut self.key_buf, part, i + 1 == indexes.len()),
                         None => return Outcome::Unmatched(Miss::KeyField(index)),
+                    }
+                }
+                Outcome::Key(&self.key_buf, value)
+            }
+            KeySource::Json(paths) => {
+                if let [path] = &paths[..] {
+                    return match self.json.lookup(line, path) {
+                        Member::Found(key) => Outcome::Key(key, value),
+                        Member::Missing => Outcome::Unmatched(Miss::JsonKey(0)),
+                        Member::NotJson => Outcome::NotJson,
+                    };
+                }
+                self.key_buf.clear();
+                for (i, path) in paths.iter().enumerate() {
+                    match self.json.lookup(line, path) {
+                        Member::Found(part) => encode_part(&mut self.key_buf, part, i + 1 == paths.len()),
+                        Member::Missing => return Outcome::Unmatched(Miss::JsonKey(i)),
+                        Member::NotJson => return Outcome::NotJson,
+                    }
+                }
+                Outcome::Key(&self.key_buf, value)
+            }
+            KeySource::Logfmt(names) => {
+                if let [name] = &names[..] {
+                    return match self.logfmt.lookup(line, name) {
+                        Some(key) => Outcome::Key(key, value),
+                        None => Outcome::Unmatched(Miss::LogfmtKey(0)),
+                    };
+                }
+                self.key_buf.clear();
+                for (i, name) in names.iter().enumerate() {
+                    match self.logfmt.lookup(line, name) {
+                        Some(part) => encode_part(&mut self.key_buf, part, i + 1 == names.len()),
+                        None => return Outcome::Unmatched(Miss::LogfmtKey(i)),
                     }
                 }
                 Outcome::Key(&self.key_buf, value)
@@ -315,7 +430,7 @@ impl Keys {
                     None => value,
                     Some(g) => match parse_value(group(*g)) {
                         Some(v) => v,
-                        None => return Outcome::BadValue(group(*g)),
+                        None => return Outcome::BadValue,
                     },
                 };
                 if let [g] = key_groups[..] {
@@ -564,7 +679,7 @@ mod tests {
         Extractor::new(&ExtractSpec {
             key: KeySource::Fields(indexes.to_vec()),
             separator,
-            value_field: None,
+            value: None,
             filter: None,
             bucket: None,
         })
@@ -683,13 +798,13 @@ mod tests {
         let mut ex = Extractor::new(&ExtractSpec {
             key: KeySource::Fields(vec![1]),
             separator: Separator::Blanks,
-            value_field: Some(2),
+            value: Some(ValueSource::Field(2)),
             filter: None,
             bucket: None,
         });
         assert_eq!(ex.extract(b"a 42"), Outcome::Key(b"a", 42));
         assert_eq!(ex.extract(b"a -"), Outcome::Key(b"a", 0));
-        assert_eq!(ex.extract(b"a 1.5"), Outcome::BadValue(b"1.5"));
+        assert_eq!(ex.extract(b"a 1.5"), Outcome::BadValue);
         assert_eq!(ex.extract(b"a"), Outcome::Unmatched(Miss::ValueField(2)));
     }
 
@@ -706,7 +821,7 @@ mod tests {
                 value_group,
             },
             separator: Separator::Blanks,
-            value_field: None,
+            value: None,
             filter: None,
             bucket: None,
         };
@@ -715,7 +830,7 @@ mod tests {
         assert_eq!(ex.extract(b"no request"), Outcome::Unmatched(Miss::Regex));
         let mut ex = Extractor::new(&spec(r"(?P<k>\w+)=(?P<value>\S+)", vec![1], Some(2)));
         assert_eq!(ex.extract(b"bytes=12"), Outcome::Key(b"bytes", 12));
-        assert_eq!(ex.extract(b"bytes=x"), Outcome::BadValue(b"x"));
+        assert_eq!(ex.extract(b"bytes=x"), Outcome::BadValue);
         let mut ex = Extractor::new(&spec(r"(a)?b", vec![1], None));
         assert_eq!(ex.extract(b"b"), Outcome::Key(b"", 1));
     }

@@ -258,8 +258,12 @@ impl Worker<'_> {
                     window.stats.unmatched += 1;
                     continue;
                 }
-                Outcome::BadValue(_) => {
+                Outcome::BadValue => {
                     window.stats.bad_values += 1;
+                    continue;
+                }
+                Outcome::NotJson => {
+                    window.stats.not_json += 1;
                     continue;
                 }
                 Outcome::Filtered(_) => {
