@@ -212,9 +212,10 @@ impl TimeReader {
     }
 
     /// The line's time in whole Unix seconds (a fraction is floored), or `None` when no time
-    /// can be read. Times without an offset are read in the spec's zone: a time that a change to
-    /// summer time skips moves forward by the change, and a time that occurs twice when clocks go
-    /// back is the earlier one (jiff's "compatible" disambiguation).
+    /// can be read; always within the range of `jiff::Timestamp`. Times without an offset are
+    /// read in the spec's zone: a time that a change to summer time skips moves forward by the
+    /// change, and a time that occurs twice when clocks go back is the earlier one (jiff's
+    /// "compatible" disambiguation).
     #[inline]
     pub fn seconds(&mut self, line: &[u8]) -> Option<i64> {
         self.find(line).ok().map(|(_, seconds)| seconds)
@@ -295,6 +296,14 @@ impl TimeReader {
                 ((0, end, seconds), None)
             }
         };
+        // Near the ends of years 0 and 9999, an offset can take a time out of jiff's range.
+        let (_, end, seconds) = read;
+        if !(forms::EARLIEST..=forms::LATEST).contains(&seconds) {
+            return Err(Fail::Value {
+                end,
+                what: Bad::Range,
+            });
+        }
         self.last
             .get_or_insert_with(Last::default)
             .set(text, reading.seen, fraction, read);

@@ -222,6 +222,23 @@ fn impossible_times_are_none() {
     ] {
         assert_eq!(reader.seconds(line.as_bytes()), None, "{line}");
     }
+    // Beyond the range of jiff's timestamps.
+    assert_eq!(reader.seconds(b"9999-12-31T23:59:59Z"), None);
+    assert_eq!(
+        reader.seconds(b"9999-12-30T23:00:00+01:00"),
+        Some(utc("9999-12-30T22:00:00Z"))
+    );
+    assert_eq!(reader.seconds(b"9999-12-30T23:00:01+01:00"), None);
+    assert_eq!(
+        reader.seconds(b"0000-01-01T00:00:00Z"),
+        Some(utc("0000-01-01T00:00:00Z"))
+    );
+    let mut strftime = super::tests::reader(TimeSource::Auto, strftime("%Y-%m-%d %H:%M:%S %z"), "UTC");
+    assert_eq!(strftime.seconds(b"9999-12-30 23:00:01 +0100"), None);
+    assert_eq!(
+        strftime.seconds(b"9999-12-30 23:00:00 +0100"),
+        Some(utc("9999-12-30T22:00:00Z"))
+    );
     let mut field = reader_at_field(1, "UTC");
     assert_eq!(field.seconds(b"Foo 10 10:00:00"), None);
     assert_eq!(field.seconds(b"2026-02-30 10:00:00"), None);
