@@ -3,8 +3,8 @@
 //!
 //! Each reader works on bytes at a position of a text and says, besides the time, how many
 //! bytes it looked at (`Text::seen`), so that a caller can reuse the result for any later text
-//! that starts with those same bytes. `scan` finds where in a line such a time may start with
-//! one pass and a table lookup a byte, no regex.
+//! that starts with those same bytes (the digits of a fraction aside: they never matter).
+//! `scan` finds where in a line such a time may start from the colons memchr finds, no regex.
 
 use super::calendar::days_in_month;
 

@@ -8,7 +8,8 @@
 //! is asked only about time zone rules (once per local hour) and strftime formats.
 //!
 //! Lines logged in the same second share their time text, so a reader keeps the last text it read
-//! and its result, and a line whose text is the same is not read again.
+//! and its result, and a line whose text is the same (but for the digits of a fraction of a
+//! second) is not read again.
 
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,8 +40,13 @@ pub enum TimeSource {
     /// starts. The time may run past the end of the field: an Apache time spans two fields,
     /// `[10/Oct/2000:13:55:36` and `-0700]`, and `Field(4)` reads both. Field 0 is never found.
     Field(usize),
-    /// The text of a capture group (0 for the whole match) of a regex.
-    Regex { regex: Regex, group: usize },
+    /// The text of a capture group of a regex.
+    Regex {
+        /// The regex, run over the whole line.
+        regex: Regex,
+        /// The group holding the time: 0 for the whole match.
+        group: usize,
+    },
 }
 
 /// How the time text is read.
@@ -82,7 +88,9 @@ impl TimeFormat {
 /// Where and how lines give their time; shared by every worker, which makes a `TimeReader` of it.
 #[derive(Clone, Debug)]
 pub struct TimeSpec {
+    /// Where the time is (`--time-field`, `--time-regex`).
     pub source: TimeSource,
+    /// How it is written (`--time-format`).
     pub format: TimeFormat,
     /// The zone of times written without an offset.
     pub zone: TimeZone,
