@@ -254,3 +254,133 @@ mod sqlite_flush {
         sqlite_upserts(bencher, 10_000);
     }
 }
+
+/// Finding one member of a JSON line and one key of a logfmt line (`--json-key`,
+/// `--logfmt-key`): a block of nginx-style access-log lines, about 380 bytes and 13 members
+/// each with the request as an inner object, and the same records as logfmt.
+mod structured {
+    use super::*;
+    use statbuf::structured::{JsonPath, JsonScanner, LogfmtScanner, Member};
+
+    /// Lines per block: about 7.6 MB of JSON.
+    const LINES: u64 = 20_000;
+
+    const AGENTS: [&str; 3] = [
+        "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0",
+        "curl/8.5.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    ];
+
+    /// The fields of one request, as text.
+    struct Record {
+        minute: u64,
+        second: u64,
+        addr: String,
+        item: u64,
+        page: u64,
+        status: u64,
+        bytes: u64,
+        millis: u64,
+        agent: &'static str,
+        id: u64,
+    }
+
+    /// Record `i`, its fields scattered by splitmix64.
+    fn record(i: u64) -> Record {
+        let mut z = i;
+        let [a, b, c, d] = [0; 4].map(|_| {
+            z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut x = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            x ^ (x >> 31)
+        });
+        Record {
+            minute: a % 60,
+            second: (a >> 8) % 60,
+            addr: format!("10.{}.{}.{}", b % 256, (b >> 8) % 256, (b >> 16) % 256),
+            item: c % 10_000,
+            page: (c >> 20) % 20,
+            status: [200, 200, 200, 304, 404, 500][(c >> 30) as usize % 6],
+            bytes: (c >> 40) % 100_000,
+            millis: d % 1000,
+            agent: AGENTS[(d >> 10) as usize % AGENTS.len()],
+            id: d,
+        }
+    }
+
+    /// Record `i` in the shape of nginx's `log_format ... escape=json`.
+    fn json_line(i: u64) -> String {
+        let r = record(i);
+        format!(
+            concat!(
+                r#"{{"time":"2026-03-10T14:{:02}:{:02}+00:00","remote_addr":"{}","remote_user":"","#,
+                r#""request":{{"method":"GET","uri":"/api/v1/items/{}?page={}","protocol":"HTTP/1.1"}},"#,
+                r#""status":{},"body_bytes_sent":{},"request_time":0.{:03},"#,
+                r#""http_referer":"https://example.com/","http_user_agent":"{}","#,
+                r#""upstream_addr":"10.0.0.{}:8080","request_id":"{:016x}"}}"#,
+                "\n"
+            ),
+            r.minute,
+            r.second,
+            r.addr,
+            r.item,
+            r.page,
+            r.status,
+            r.bytes,
+            r.millis,
+            r.agent,
+            r.id % 8,
+            r.id,
+        )
+    }
+
+    /// Record `i` as a logfmt line, as Go kit writes one.
+    fn logfmt_line(i: u64) -> String {
+        let r = record(i);
+        format!(
+            concat!(
+                "ts=2026-03-10T14:{:02}:{:02}Z level=info remote_addr={} method=GET ",
+                "uri=/api/v1/items/{}?page={} status={} bytes={} took=0.{:03} ",
+                "user_agent=\"{}\" request_id={:016x}\n"
+            ),
+            r.minute, r.second, r.addr, r.item, r.page, r.status, r.bytes, r.millis, r.agent, r.id,
+        )
+    }
+
+    /// A block of `LINES` lines made by `line`, generated once per process.
+    fn block(cell: &'static OnceLock<Vec<u8>>, line: fn(u64) -> String) -> &'static [u8] {
+        cell.get_or_init(|| (0..LINES).map(line).collect::<String>().into_bytes())
+    }
+
+    /// Runs `lookup` on every line of `data`, summing the lengths of the values found.
+    fn bench_lines(bencher: Bencher, data: &'static [u8], mut lookup: impl FnMut(&[u8]) -> usize) {
+        bencher
+            .counter(BytesCount::new(data.len()))
+            .counter(ItemsCount::new(line_count(data)))
+            .bench_local(|| lines(black_box(data)).map(&mut lookup).sum::<usize>());
+    }
+
+    /// `-j PATH` on every line of the JSON block.
+    #[divan::bench(args = [".request.uri", ".status", ".request_id"])]
+    fn json_member(bencher: Bencher, path: &str) {
+        static JSON: OnceLock<Vec<u8>> = OnceLock::new();
+        let path = JsonPath::parse(path).expect("a valid path");
+        let mut scanner = JsonScanner::new();
+        bench_lines(bencher, block(&JSON, json_line), |line| {
+            match scanner.lookup(line, &path) {
+                Member::Found(value) => value.len(),
+                _ => 0,
+            }
+        });
+    }
+
+    /// `--logfmt-key NAME` on every line of the logfmt block.
+    #[divan::bench(args = ["uri", "status", "request_id"])]
+    fn logfmt_key(bencher: Bencher, name: &str) {
+        static LOGFMT: OnceLock<Vec<u8>> = OnceLock::new();
+        let mut scanner = LogfmtScanner::new();
+        bench_lines(bencher, block(&LOGFMT, logfmt_line), |line| {
+            scanner.lookup(line, name.as_bytes()).map_or(0, <[u8]>::len)
+        });
+    }
+}
