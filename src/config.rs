@@ -496,10 +496,7 @@ fn regex_key(pattern: &str) -> Result<(KeySource, KeySchema), UsageError> {
     } else {
         (vec![first_unnamed.unwrap_or(0)], KeySchema::single())
     };
-    let tail = match (&key_groups[..], value_group) {
-        ([group], None) => TailCapture::new(pattern, *group),
-        _ => None,
-    };
+    let tail = TailCapture::new(pattern, &key_groups, value_group);
     Ok((
         KeySource::Regex {
             regex,

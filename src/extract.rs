@@ -274,6 +274,8 @@ struct Keys {
     spans: Vec<(usize, usize)>,
     key_buf: Vec<u8>,
     locations: Option<CaptureLocations>,
+    /// The groups `TailCapture` finds, last first.
+    tail_spans: Vec<(usize, usize)>,
     json: JsonScanner,
     logfmt: LogfmtScanner,
 }
@@ -309,6 +311,7 @@ impl Keys {
             spans: Vec::new(),
             key_buf: Vec::new(),
             locations,
+            tail_spans: Vec::new(),
             json: JsonScanner::new(),
             logfmt: LogfmtScanner::new(),
         }
@@ -412,8 +415,27 @@ impl Keys {
                 tail,
             } => {
                 if let Some(tail) = tail {
-                    match tail.find(line) {
-                        Found::Key(key) => return Outcome::Key(key, value),
+                    match tail.find(line, &mut self.tail_spans) {
+                        Found::Spans => {
+                            let spans = &self.tail_spans;
+                            let group = |run: usize| &line[spans[run].0..spans[run].1];
+                            let value = match tail.value_run() {
+                                None => value,
+                                Some(run) => match parse_value(group(run)) {
+                                    Some(v) => v,
+                                    None => return Outcome::BadValue,
+                                },
+                            };
+                            let runs = tail.key_runs();
+                            if let [run] = runs[..] {
+                                return Outcome::Key(group(run), value);
+                            }
+                            self.key_buf.clear();
+                            for (i, &run) in runs.iter().enumerate() {
+                                encode_part(&mut self.key_buf, group(run), i + 1 == runs.len());
+                            }
+                            return Outcome::Key(&self.key_buf, value);
+                        }
                         Found::NoMatch => return Outcome::Unmatched(Miss::Regex),
                         Found::Unsure => {}
                     }
@@ -813,10 +835,7 @@ mod tests {
         let spec = |re: &str, key_groups: Vec<usize>, value_group| ExtractSpec {
             key: KeySource::Regex {
                 regex: Regex::new(re).unwrap(),
-                tail: match value_group {
-                    None => TailCapture::new(re, key_groups[0]),
-                    Some(_) => None,
-                },
+                tail: TailCapture::new(re, &key_groups, value_group),
                 key_groups,
                 value_group,
             },
