@@ -4,6 +4,7 @@
 mod tools;
 mod util;
 
+mod bucket;
 mod compressed;
 mod core;
 mod docs;
@@ -26,3 +27,4 @@ mod resume;
 #[cfg(unix)]
 mod signals;
 mod sinks;
+mod sources;
