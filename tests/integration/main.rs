@@ -27,4 +27,3 @@ mod resume;
 #[cfg(unix)]
 mod signals;
 mod sinks;
-mod sources;
