@@ -6,7 +6,6 @@
 //! integer, how long an oversize line is. Only the lines shown are read, and no sink is opened.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 
 use anyhow::Context;
@@ -14,7 +13,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::extract::{Bucketing, ExtractSpec, Extractor, KeySource, Miss, Outcome, Separator, ValueSource};
 use crate::filter::Dropped;
-use crate::input::{self, Input};
+use crate::input::{self, Input, Source};
 use crate::key::{BUCKET_NAME, KeySchema};
 use crate::logtime::{self, TimeFormat, TimeSource};
 use crate::structured::JsonPath;
@@ -22,15 +21,17 @@ use crate::structured::JsonPath;
 /// How much of a line is echoed before it is cut short.
 const SHOWN_LINE_BYTES: usize = 240;
 
-/// Explains the first `lines` lines of the first input on stdout. A closed stdout
-/// (`statbuf --explain | head`) ends the explanation quietly.
+/// Explains the first `lines` lines of the first input on stdout, read as the counting
+/// reads it (a compressed input decoded). A closed stdout (`statbuf --explain | head`) ends
+/// the explanation quietly.
 pub fn run(config: &Config, lines: usize) -> anyhow::Result<()> {
     let input = config.inputs.first().cloned().unwrap_or(Input::Stdin);
     let name = input.display();
-    let mut reader: Box<dyn BufRead> = match &input {
-        Input::Stdin => Box::new(io::stdin().lock()),
-        Input::File(path) => Box::new(BufReader::new(File::open(path).with_context(|| name.clone())?)),
+    let source = match &input {
+        Input::Stdin => Source::stdin(config.read.decompress),
+        Input::File(path) => Source::open(path, config.read.decompress),
     };
+    let mut reader = BufReader::new(source.with_context(|| name.clone())?);
     // An input that cannot be read at all (a directory) is an error before any output.
     reader.fill_buf().with_context(|| name.clone())?;
     let mut out = io::BufWriter::new(io::stdout().lock());

@@ -4,9 +4,8 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
-use crate::input::reader::read_at;
+use crate::input::source::read_at;
 
 /// A compression format statbuf reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,31 +74,10 @@ impl Codec {
 /// Compressed bytes read at a time.
 const INPUT_BUFFER: usize = 256 * 1024;
 
-/// Up to `len` bytes of what `path` holds from `offset`, decoded if it is compressed: what
-/// checkpoints compare (fingerprints, the bytes before an offset). For a compressed file this
-/// decodes everything before `offset`, which is the price of resuming inside one.
-pub fn content_at(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let file = File::open(path)?;
-    match Codec::of_file(&file)? {
-        None => read_at(&file, offset, len),
-        Some(codec) => {
-            let mut decoded = codec.decoder(file)?;
-            skip(&mut decoded, offset)?;
-            let mut bytes = Vec::with_capacity(len);
-            decoded.take(len as u64).read_to_end(&mut bytes)?;
-            Ok(bytes)
-        }
-    }
-}
-
-/// Reads and drops up to `n` bytes; how many there were.
-pub fn skip(reader: &mut impl Read, n: u64) -> io::Result<u64> {
-    io::copy(&mut reader.take(n), &mut io::sink())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::source::content_at;
     use std::io::Write;
 
     fn compress(codec: Codec, text: &[u8]) -> Vec<u8> {
@@ -135,8 +113,8 @@ mod tests {
             assert_eq!(text, b"first line\nsecond line\nthird line\n", "{codec:?}");
             let path = dir.path().join(codec.name());
             std::fs::write(&path, &bytes).unwrap();
-            assert_eq!(content_at(&path, 11, 6).unwrap(), b"second", "{codec:?}");
-            assert_eq!(content_at(&path, 30, 10).unwrap(), b"ine\n", "{codec:?}");
+            assert_eq!(content_at(&path, true, 11, 6).unwrap(), b"second", "{codec:?}");
+            assert_eq!(content_at(&path, true, 30, 10).unwrap(), b"ine\n", "{codec:?}");
         }
         assert_eq!(Codec::sniff(b"BZh"), None);
         for undecided in [&b""[..], b"\x1f", b"BZ", b"BZh", b"\xfd7zX"] {

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::checkpoint::Digest;
-use crate::input::decode::Codec;
 use crate::input::descriptors::{Descriptors, Shortage};
-use crate::input::reader::{ReadEnd, SourceReader, read_at};
+use crate::input::reader::{ReadEnd, SourceReader};
+use crate::input::source::{Source, read_at};
 use crate::input::{Context, absolute, open_at, resume};
 
 /// How long after a file's last change its times are trusted to move with its next change.
@@ -263,7 +263,7 @@ fn look<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, budget: &mut Budget) 
     let Some(reader) = file.reader.as_mut() else {
         return reopen(ctx, file, budget);
     };
-    let stamp = match reader.file().metadata() {
+    let stamp = match reader.source().file().metadata() {
         Ok(meta) => Stamp::of(&meta),
         Err(error) => return trouble(ctx, file, error),
     };
@@ -338,7 +338,7 @@ fn written_over(reader: &SourceReader) -> io::Result<bool> {
     let Some(position) = reader.position() else {
         return Ok(false);
     };
-    let head = read_at(reader.file(), 0, position.fingerprint.len as usize)?;
+    let head = read_at(reader.source().file(), 0, position.fingerprint.len as usize)?;
     Ok(Digest::of(&head) != position.fingerprint)
 }
 
@@ -387,9 +387,7 @@ fn try_open<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, budget: &mut Budg
         }
     };
     file.starved = false;
-    file.decoded = ctx.options.decompress
-        && reader.file().metadata().is_ok_and(|meta| meta.is_file())
-        && Codec::of_file(reader.file()).is_ok_and(|codec| codec.is_some());
+    file.decoded = reader.source().codec().is_some();
     file.stamp = None;
     file.pending = Pending::Start;
     let announced = reader.announce();
@@ -426,19 +424,16 @@ fn start_offset(ctx: &Context, file: &Followed) -> io::Result<u64> {
             0
         });
     }
-    let handle = File::open(&file.path)?;
-    let meta = handle.metadata()?;
+    let source = Source::open(&file.path, ctx.options.decompress)?;
+    let meta = source.file().metadata()?;
     if (meta.dev(), meta.ino()) != (device, inode) {
         return Ok(0);
     }
-    if ctx.options.decompress
-        && meta.is_file()
-        && let Some(codec) = Codec::of_file(&handle)?
-    {
-        return end_of_last_decoded_line(codec, handle);
+    if source.codec().is_some() {
+        return Ok(end_of_last_decoded_line(source));
     }
     Ok(end_of_last_line(
-        &handle,
+        source.file(),
         offset.min(meta.len()),
         ctx.options.max_line_bytes,
     ))
@@ -482,7 +477,7 @@ fn rotated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, budget: &mut Budge
             return Step::Quit;
         }
         // Rotated twice between two looks: the file in between is beside the path.
-        if let Ok(old_meta) = old.file().metadata() {
+        if let Ok(old_meta) = old.source().file().metadata() {
             let mut exclude = vec![(old_meta.dev(), old_meta.ino())];
             exclude.extend(std::fs::metadata(&file.path).ok().map(|m| (m.dev(), m.ino())));
             let old_mtime = (old_meta.mtime(), old_meta.mtime_nsec());
@@ -583,13 +578,12 @@ fn end_of_last_line(file: &File, size: u64, max_line_bytes: usize) -> u64 {
 /// bytes, so its end is known by decoding all of it (once more when the reader then decodes
 /// its way there; only at start, and rotated logs are the compressed files one follows). Text
 /// that breaks off in damaged data ends where it broke: reading from there reports the damage.
-fn end_of_last_decoded_line(codec: Codec, handle: File) -> io::Result<u64> {
-    let mut text = codec.decoder(handle)?;
+fn end_of_last_decoded_line(mut text: Source) -> u64 {
     let mut chunk = vec![0; 64 * 1024];
     let (mut decoded, mut end) = (0u64, 0u64);
     loop {
         let n = match text.read(&mut chunk) {
-            Ok(0) | Err(_) => return Ok(end),
+            Ok(0) | Err(_) => return end,
             Ok(n) => n,
         };
         if let Some(newline) = memchr::memrchr(b'\n', &chunk[..n]) {

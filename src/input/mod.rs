@@ -11,12 +11,12 @@ mod descriptors;
 mod follow;
 mod reader;
 mod resume;
+mod source;
 
 pub use block::{Block, BufferPool, lines};
+pub use source::{Got, Identity, Source};
 
 use std::cell::Cell;
-use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -158,11 +158,7 @@ pub fn read_all(
 /// Reads standard input to its end. False when reading should stop.
 fn read_stdin(ctx: &Context) -> bool {
     let stdin = Path::new("<stdin>");
-    let reader = std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(File::from)
-        .and_then(|file| SourceReader::new(ctx, file, None, 0));
+    let reader = Source::stdin(ctx.options.decompress).and_then(|source| SourceReader::new(ctx, source, 0));
     let mut reader = match reader {
         Ok(reader) => reader,
         Err(error) => return ctx.failed(stdin, error),
@@ -226,24 +222,16 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
     true
 }
 
-/// Opens `file` and reads it from `start` as the input known to checkpoints as `key`. It seeks
-/// only to a non-zero offset, so that named pipes (which cannot seek) work as inputs.
+/// Opens `file` and reads it from `start` (in its text) as the input known to checkpoints as
+/// `key`.
 fn open_at<'a>(
     ctx: &'a Context<'a>,
     file: &Path,
     key: &Path,
     start: u64,
 ) -> std::io::Result<SourceReader<'a>> {
-    use std::io::{Seek, SeekFrom};
-    let mut handle = File::open(file)?;
-    // Only a regular file can be looked at without consuming it (a named pipe is sniffed as
-    // it is read, like standard input).
-    let regular = handle.metadata()?.is_file();
-    let compressed = regular && ctx.options.decompress && decode::Codec::of_file(&handle)?.is_some();
-    if start > 0 && !compressed {
-        handle.seek(SeekFrom::Start(start))?;
-    }
-    SourceReader::new(ctx, handle, Some(key.to_path_buf()), start)
+    let source = Source::open(file, ctx.options.decompress)?.known_as(key);
+    SourceReader::new(ctx, source, start)
 }
 
 /// The path checkpoints know a file by: absolute, so that a run from another directory finds

@@ -16,13 +16,12 @@
 //! read from its offset in decoded bytes. With `--no-decompress`, compressed files are passed
 //! over (with a notice when they were rotated in between).
 
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Digest, FilePosition};
-use crate::input::decode::{Codec, content_at};
-use crate::input::reader::read_at;
+use crate::input::source::{Source, content_at};
 
 /// One file to read, from a byte on.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,7 +145,7 @@ pub fn rotated_between(
 
 /// Whether a file starts like gzip, bzip2, xz or zstd data.
 fn is_compressed(path: &Path) -> bool {
-    File::open(path).is_ok_and(|file| Codec::of_file(&file).is_ok_and(|codec| codec.is_some()))
+    Source::open(path, true).is_ok_and(|source| source.codec().is_some())
 }
 
 fn segment(file: &Path, start: u64) -> Segment {
@@ -173,11 +172,7 @@ fn continues(file: &Path, meta: &Metadata, position: &FilePosition, decompress: 
         return false;
     }
     let digest_at = |offset: u64, len: u64| {
-        let bytes = match compressed {
-            true => content_at(file, offset, len as usize),
-            false => File::open(file).and_then(|handle| read_at(&handle, offset, len as usize)),
-        };
-        bytes
+        content_at(file, decompress, offset, len as usize)
             .ok()
             .filter(|b| b.len() as u64 == len)
             .map(|b| Digest::of(&b))

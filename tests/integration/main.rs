@@ -27,3 +27,4 @@ mod resume;
 #[cfg(unix)]
 mod signals;
 mod sinks;
+mod sources;
