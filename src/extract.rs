@@ -197,6 +197,7 @@ impl Extractor {
         self.bucketed.clear();
         if matches!(self.keys.spec.key, KeySource::Bucket) {
             encode_part(&mut self.bucketed, bucket, true);
+            self.keys.split(line);
             return match self.keys.value(line) {
                 Ok(value) => Outcome::Key(&self.bucketed, value),
                 Err(no_value) => no_value.outcome(),
@@ -317,6 +318,14 @@ impl Keys {
         }
     }
 
+    /// Splits `line` into the fields the key and value flags need.
+    #[inline]
+    fn split(&mut self, line: &[u8]) {
+        if self.fields_needed > 0 {
+            split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
+        }
+    }
+
     /// The value of `line`: 1, or what its value flag finds. Fields must have been split.
     #[inline]
     fn value(&mut self, line: &[u8]) -> Result<i64, NoValue> {
@@ -347,9 +356,7 @@ impl Keys {
                 None => Outcome::Unmatched(Miss::KeyField(n as i64)),
             };
         }
-        if self.fields_needed > 0 {
-            split_fields(line, self.spec.separator, self.fields_needed, &mut self.spans);
-        }
+        self.split(line);
         let value = match self.value(line) {
             Ok(value) => value,
             Err(no_value) => return no_value.outcome(),

@@ -286,11 +286,16 @@ impl TimeReader {
                     Some(form) => forms::read_form(&mut reading, 0, form),
                     None => forms::any(&mut reading, 0),
                 }?;
-                let out_of_range = Fail::Value {
+                // A date without a year fails when neither year it may take has it (29 February);
+                // a dated one, only beyond the years a time can have.
+                let failed = Fail::Value {
                     end: read.end,
-                    what: Bad::Range,
+                    what: match read.stamp.year {
+                        Some(_) => Bad::Range,
+                        None => Bad::Date,
+                    },
                 };
-                let seconds = self.resolver.stamp(&read.stamp).ok_or(out_of_range)?;
+                let seconds = self.resolver.stamp(&read.stamp).ok_or(failed)?;
                 ((read.start, read.end, seconds), read.fraction)
             }
             TimeFormat::EpochSeconds | TimeFormat::EpochMillis => {
