@@ -462,8 +462,8 @@ impl<'a> Expected<'a> {
                 }
             }
             (Expected::Unmatched, Outcome::Unmatched(_))
-            | (Expected::BadValue, Outcome::BadValue(_))
-            | (Expected::UnmatchedOrBadValue, Outcome::Unmatched(_) | Outcome::BadValue(_)) => {}
+            | (Expected::BadValue, Outcome::BadValue)
+            | (Expected::UnmatchedOrBadValue, Outcome::Unmatched(_) | Outcome::BadValue) => {}
             (expected, got) => panic!(
                 "{}: expected {}, statbuf says {got:?}",
                 what(),
