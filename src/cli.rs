@@ -200,14 +200,13 @@ pub struct Args {
     pub bucket: Option<String>,
 
     /// With --bucket, the time starts at field N (a CLF time spanning fields 4 and 5: 4)
-    #[arg(long = "time-field", value_name = "N", requires = "bucket", help_heading = TIME)]
+    #[arg(long = "time-field", value_name = "N", help_heading = TIME)]
     pub time_field: Option<usize>,
 
     /// With --bucket, the time is group 1 of RE (or the group named `time`)
     #[arg(
         long = "time-regex",
         value_name = "RE",
-        requires = "bucket",
         conflicts_with = "time_field",
         help_heading = TIME
     )]
@@ -218,7 +217,7 @@ pub struct Args {
     /// The format is applied where the time starts: the start of the line, or of --time-field
     /// or --time-regex's text; text after it is ignored. %s alone reads Unix seconds (a
     /// fraction allowed) and %ms alone Unix milliseconds. Month and day names are English.
-    #[arg(long = "time-format", value_name = "FORMAT", requires = "bucket", help_heading = TIME)]
+    #[arg(long = "time-format", value_name = "FORMAT", help_heading = TIME)]
     pub time_format: Option<String>,
 
     /// With --bucket, read times that carry no zone in ZONE (default: the machine's zone)
@@ -226,7 +225,7 @@ pub struct Args {
     /// An IANA zone name (Europe/Berlin, America/New_York) or UTC. Daylight saving time is
     /// followed: a time in the hour skipped in spring is moved forward by the gap, a time in
     /// the hour repeated in autumn is read as the first of the two.
-    #[arg(long, value_name = "ZONE", requires = "bucket", help_heading = TIME)]
+    #[arg(long, value_name = "ZONE", help_heading = TIME)]
     pub tz: Option<String>,
 
     /// Keep reading the files as they grow, across rotation and truncation, like `tail -F`

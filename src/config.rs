@@ -372,7 +372,19 @@ fn value_source(args: &Args) -> Result<Option<ValueSource>, UsageError> {
 /// `--bucket` and the flags that say where a line's time is.
 fn bucketing(args: &Args) -> Result<Option<Bucketing>, UsageError> {
     let Some(text) = &args.bucket else {
-        return Ok(None);
+        let time_flags = [
+            ("--time-field", args.time_field.is_some()),
+            ("--time-regex", args.time_regex.is_some()),
+            ("--time-format", args.time_format.is_some()),
+            ("--tz", args.tz.is_some()),
+        ];
+        return match time_flags.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(usage(
+                flag,
+                "needs --bucket DURATION: the time only makes buckets",
+            )),
+            None => Ok(None),
+        };
     };
     let length = parse_duration("--bucket", text)?;
     if length.subsec_nanos() != 0 || length > Duration::from_secs(86_400) {

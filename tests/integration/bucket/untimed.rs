@@ -182,7 +182,7 @@ fn explain_says_a_yearless_29_february_is_no_such_date() {
 
 #[test]
 fn bad_time_flags_are_usage_errors_naming_the_flag() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--bucket", "0s"], "--bucket"),
         (&["--bucket", "2d"], "--bucket"),
         (&["--bucket", "1500ms"], "--bucket"),
@@ -190,8 +190,9 @@ fn bad_time_flags_are_usage_errors_naming_the_flag() {
         (&["--bucket", "1m", "--time-format", "%Q%"], "--time-format"),
         (&["--bucket", "1m", "--time-regex", "("], "--time-regex"),
         (&["--bucket", "1m", "--time-field", "0"], "--time-field"),
-        // A time flag without --bucket.
-        (&["--time-field", "4"], "--bucket"),
+        // A time flag without --bucket names itself.
+        (&["--time-field", "4"], "--time-field"),
+        (&["--tz", "UTC"], "--tz"),
     ];
     let wd = Workdir::new();
     let log = wd.write(
