@@ -16,8 +16,9 @@ mod source;
 pub use block::{Block, BufferPool, lines};
 pub use source::{Got, Identity, Source};
 
-use std::cell::Cell;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
@@ -91,15 +92,13 @@ pub struct Context<'a> {
     pub events: &'a Sender<ReadEvent>,
     pub stop: &'a Stop,
     pub meter: &'a Meter,
-    next_source: Cell<usize>,
+    next_source: AtomicUsize,
 }
 
 impl Context<'_> {
     /// A new source number: each file opened, and each restart of a truncated one, has its own.
     fn next_source(&self) -> usize {
-        let n = self.next_source.get();
-        self.next_source.set(n + 1);
-        n
+        self.next_source.fetch_add(1, Ordering::Relaxed)
     }
 
     fn notice(&self, message: String) -> bool {
@@ -114,6 +113,11 @@ impl Context<'_> {
 
 /// Reads every input and sends its blocks, until the inputs end (or, following, forever) or
 /// `stop` is requested. A stop is honoured between reads: every byte read has been sent.
+///
+/// Several inputs are read at once, one per core (see `readers`): decoding a compressed file
+/// takes a core, and counting keeps up with more than one. Each input is read by one reader,
+/// from its start (or checkpoint) to its end, so the blocks of one file reach the pipeline in
+/// order, and a window holds a prefix of every file (see docs/ARCHITECTURE.md).
 pub fn read_all(
     inputs: &[Input],
     options: &ReadOptions,
@@ -128,7 +132,7 @@ pub fn read_all(
         events,
         stop,
         meter,
-        next_source: Cell::new(0),
+        next_source: AtomicUsize::new(0),
     };
     if options.follow {
         let paths: Vec<PathBuf> = inputs
@@ -141,18 +145,48 @@ pub fn read_all(
         follow::follow(&ctx, &paths);
         return;
     }
-    for input in inputs {
-        if stop.requested() {
-            return;
+    let next = AtomicUsize::new(0);
+    let quit = AtomicBool::new(false);
+    // Each reader takes the next input not taken yet, until there are none or one of them
+    // finds that reading should stop.
+    let reader = || {
+        while !quit.load(Ordering::Relaxed) && !stop.requested() {
+            let Some(input) = inputs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return;
+            };
+            let go_on = match input {
+                Input::Stdin => read_stdin(&ctx),
+                Input::File(path) => read_file(&ctx, path),
+            };
+            if !go_on {
+                quit.store(true, Ordering::Relaxed);
+            }
         }
-        let go_on = match input {
-            Input::Stdin => read_stdin(&ctx),
-            Input::File(path) => read_file(&ctx, path),
-        };
-        if !go_on {
-            return;
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..readers(inputs) {
+            scope.spawn(reader);
         }
+        reader();
+    });
+}
+
+/// How many inputs are read at once: one per core, as decoding takes one, and no more than
+/// there are inputs. An input named twice is read twice, one reading after the other as its
+/// checkpoint needs, so then there is one reader.
+fn readers(inputs: &[Input]) -> usize {
+    let mut named = HashSet::new();
+    let twice = !inputs.iter().all(|input| {
+        named.insert(match input {
+            Input::Stdin => None,
+            Input::File(path) => Some(absolute(path)),
+        })
+    });
+    if twice {
+        return 1;
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(inputs.len())
 }
 
 /// Reads standard input to its end. False when reading should stop.
@@ -243,4 +277,19 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// Whether a path names standard input.
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_reader_per_core_unless_an_input_is_named_twice() {
+        let file = |name: &str| Input::File(PathBuf::from(name));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(readers(&[file("a.log")]), 1);
+        assert_eq!(readers(&[file("a"), file("b"), Input::Stdin]), cores.min(3));
+        assert_eq!(readers(&[file("a"), file("b"), file("./a")]), 1);
+        assert_eq!(readers(&[Input::Stdin, file("a"), Input::Stdin]), 1);
+    }
 }
