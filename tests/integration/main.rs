@@ -28,3 +28,4 @@ mod resume;
 mod signals;
 mod sinks;
 mod sources;
+mod structured;
