@@ -122,11 +122,15 @@ pub(crate) fn write_rows<'s>(
     match format {
         RowFormat::Tsv => {
             if header {
-                writeln!(
-                    out,
-                    "window_start\twindow_end\t{}\tcount",
-                    schema.names().join("\t")
-                )?;
+                // Column names come from the flags (JSON paths, logfmt keys) and may hold a
+                // tab: escaped like the values.
+                row.extend_from_slice(b"window_start\twindow_end\t");
+                for name in schema.names() {
+                    escape_tsv(name.as_bytes(), &mut row);
+                    row.push(b'\t');
+                }
+                row.extend_from_slice(b"count\n");
+                out.write_all(&row)?;
             }
             for (key, total) in rows {
                 row.clear();
@@ -156,7 +160,9 @@ pub(crate) fn write_rows<'s>(
                 row.clear();
                 write!(row, "{{\"window_start\":\"{start}\",\"window_end\":\"{end}\"")?;
                 for (name, part) in schema.names().iter().zip(schema.decode(key)) {
-                    write!(row, ",\"{name}\":")?;
+                    row.push(b',');
+                    json_string(name.as_bytes(), &mut row);
+                    row.push(b':');
                     json_string(part, &mut row);
                 }
                 writeln!(row, ",\"count\":{total}}}")?;
