@@ -281,15 +281,13 @@ impl Source {
     /// compare. For a compressed input this decodes everything before `offset`, which is the
     /// price of resuming inside one.
     pub fn content_at(mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        match &mut self.state {
-            State::Plain(_) if self.regular => read_at(&self.file, offset, len),
-            _ => {
-                io::copy(&mut (&mut self).take(offset), &mut io::sink())?;
-                let mut bytes = Vec::with_capacity(len);
-                self.take(len as u64).read_to_end(&mut bytes)?;
-                Ok(bytes)
-            }
+        if self.regular && matches!(self.state, State::Plain(_)) {
+            return read_at(&self.file, offset, len);
         }
+        io::copy(&mut self.by_ref().take(offset), &mut io::sink())?;
+        let mut bytes = Vec::with_capacity(len);
+        self.take(len as u64).read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 }
 
