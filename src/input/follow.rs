@@ -220,7 +220,7 @@ pub fn follow(ctx: &Context, paths: &[PathBuf]) {
 fn start<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, budget: &mut Budget) -> bool {
     let mut resume_at = None;
     if let Some(position) = ctx.options.resume.as_ref().and_then(|c| c.position(&file.key)) {
-        let (segments, fate, unreadable) = resume::plan(&file.path, position, ctx.options.decompress);
+        let (segments, fate, unreadable) = resume::plan(&file.path, position, ctx.options.decompress, &[]);
         for notice in resume::notice(&file.path, position, &fate)
             .into_iter()
             .chain(unreadable)
@@ -510,7 +510,7 @@ fn truncated<'a>(ctx: &'a Context<'a>, file: &mut Followed<'a>, budget: &mut Bud
     let Some(position) = file.reader.take().and_then(|r| r.position()) else {
         return Step::Idle;
     };
-    let (segments, fate, unreadable) = resume::plan(&file.path, &position, ctx.options.decompress);
+    let (segments, fate, unreadable) = resume::plan(&file.path, &position, ctx.options.decompress, &[]);
     for notice in unreadable {
         if !ctx.notice(notice) {
             return Step::Quit;

@@ -6,6 +6,7 @@
 //! up to the next newline and the line is counted as oversize.
 
 mod block;
+mod claims;
 mod decode;
 mod descriptors;
 mod follow;
@@ -26,6 +27,7 @@ use crossbeam_channel::Sender;
 use crate::checkpoint::{Checkpoint, FilePosition};
 use crate::progress::Meter;
 use crate::stop::Stop;
+use claims::{Claims, Start};
 use reader::{ReadEnd, SourceReader};
 
 /// One input named on the command line.
@@ -93,6 +95,8 @@ pub struct Context<'a> {
     pub stop: &'a Stop,
     pub meter: &'a Meter,
     next_source: AtomicUsize,
+    /// With a checkpoint, in batch mode: where each named file starts.
+    claims: Option<Claims<'a>>,
 }
 
 impl Context<'_> {
@@ -126,6 +130,17 @@ pub fn read_all(
     stop: &Stop,
     meter: &Meter,
 ) {
+    let named: Vec<&Path> = inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => Some(path.as_path()),
+            Input::Stdin => None,
+        })
+        .collect();
+    let claims = match &options.resume {
+        Some(checkpoint) if !options.follow => Some(Claims::new(&named, checkpoint, options.decompress)),
+        _ => None,
+    };
     let ctx = Context {
         options,
         pool,
@@ -133,15 +148,10 @@ pub fn read_all(
         stop,
         meter,
         next_source: AtomicUsize::new(0),
+        claims,
     };
     if options.follow {
-        let paths: Vec<PathBuf> = inputs
-            .iter()
-            .filter_map(|input| match input {
-                Input::File(path) => Some(path.clone()),
-                Input::Stdin => None,
-            })
-            .collect();
+        let paths: Vec<PathBuf> = named.iter().map(|path| path.to_path_buf()).collect();
         follow::follow(&ctx, &paths);
         return;
     }
@@ -207,9 +217,14 @@ fn read_stdin(ctx: &Context) -> bool {
 /// Reads a file to its end, first what was left of it after its checkpoint.
 fn read_file(ctx: &Context, path: &Path) -> bool {
     let key = absolute(path);
-    let segments = match ctx.options.resume.as_ref().and_then(|c| c.position(&key)) {
-        Some(position) => {
-            let (segments, fate, unreadable) = resume::plan(path, position, ctx.options.decompress);
+    let start = ctx
+        .claims
+        .as_ref()
+        .map_or(&Start::Whole, |claims| claims.start(&key));
+    let segments = match start {
+        Start::Search(position) => {
+            let named = ctx.claims.as_ref().map_or(&[][..], Claims::named);
+            let (segments, fate, unreadable) = resume::plan(path, position, ctx.options.decompress, named);
             for notice in resume::notice(path, position, &fate)
                 .into_iter()
                 .chain(unreadable)
@@ -220,7 +235,11 @@ fn read_file(ctx: &Context, path: &Path) -> bool {
             }
             segments
         }
-        None => vec![resume::Segment {
+        Start::Continues(offset) => vec![resume::Segment {
+            file: path.to_path_buf(),
+            start: *offset,
+        }],
+        Start::Whole => vec![resume::Segment {
             file: path.to_path_buf(),
             start: 0,
         }],

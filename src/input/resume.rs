@@ -42,8 +42,14 @@ pub enum Fate {
 }
 
 /// The segments that continue `position` at `path`, in order, what became of the file, and
-/// notices about files rotated in between that cannot be read.
-pub fn plan(path: &Path, position: &FilePosition, decompress: bool) -> (Vec<Segment>, Fate, Vec<String>) {
+/// notices about files rotated in between that cannot be read. Files whose identity (device,
+/// inode) is in `named` are passed over: they are read on their own.
+pub fn plan(
+    path: &Path,
+    position: &FilePosition,
+    decompress: bool,
+    named: &[(u64, u64)],
+) -> (Vec<Segment>, Fate, Vec<String>) {
     let current = std::fs::metadata(path).ok();
     if let Some(meta) = &current
         && same_file(meta, position)
@@ -53,12 +59,13 @@ pub fn plan(path: &Path, position: &FilePosition, decompress: bool) -> (Vec<Segm
     }
     let mut segments = Vec::new();
     let mut notices = Vec::new();
-    let fate = match find_beside(path, position, decompress) {
+    let fate = match find_beside(path, position, decompress, named) {
         Some(old) => {
             let fate = Fate::Moved(old.file.clone());
             if let Ok(meta) = std::fs::metadata(&old.file) {
                 let mut exclude = vec![(meta.dev(), meta.ino())];
                 exclude.extend(current.as_ref().map(|m| (m.dev(), m.ino())));
+                exclude.extend_from_slice(named);
                 let (between, unreadable) =
                     rotated_between(path, (meta.mtime(), meta.mtime_nsec()), &exclude, decompress);
                 notices.extend(unreadable);
@@ -183,7 +190,12 @@ fn continues(file: &Path, meta: &Metadata, position: &FilePosition, decompress: 
 }
 
 /// The old content of `path` under another name in its directory, if it is there.
-fn find_beside(path: &Path, position: &FilePosition, decompress: bool) -> Option<Segment> {
+fn find_beside(
+    path: &Path,
+    position: &FilePosition,
+    decompress: bool,
+    named: &[(u64, u64)],
+) -> Option<Segment> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -195,7 +207,7 @@ fn find_beside(path: &Path, position: &FilePosition, decompress: bool) -> Option
         let Ok(meta) = std::fs::metadata(&candidate) else {
             continue;
         };
-        if !meta.is_file() {
+        if !meta.is_file() || named.contains(&(meta.dev(), meta.ino())) {
             continue;
         }
         if same_file(&meta, position) {
@@ -239,7 +251,7 @@ mod tests {
         let position = position_of(&log, 4);
         std::fs::write(&log, b"a\nb\nc\n").unwrap();
         assert_eq!(
-            plan(&log, &position, true),
+            plan(&log, &position, true, &[]),
             (vec![segment(&log, 4)], Fate::Continues, vec![])
         );
     }
@@ -253,7 +265,7 @@ mod tests {
         let rotated = dir.path().join("access.log.1");
         std::fs::rename(&log, &rotated).unwrap();
         std::fs::write(&log, b"new\n").unwrap();
-        let (segments, fate, _) = plan(&log, &position, true);
+        let (segments, fate, _) = plan(&log, &position, true, &[]);
         assert_eq!(segments, [segment(&rotated, 2), segment(&log, 0)]);
         assert_eq!(fate, Fate::Moved(rotated));
     }
@@ -268,7 +280,7 @@ mod tests {
         std::fs::copy(&log, &copy).unwrap();
         std::fs::write(&log, b"").unwrap();
         assert_eq!(
-            plan(&log, &position, true).0,
+            plan(&log, &position, true, &[]).0,
             [segment(&copy, 4), segment(&log, 0)]
         );
     }
@@ -280,7 +292,7 @@ mod tests {
         std::fs::write(&log, b"one\ntwo\n").unwrap();
         let position = position_of(&log, 8);
         std::fs::write(&log, b"other content\n").unwrap();
-        let (segments, fate, _) = plan(&log, &position, true);
+        let (segments, fate, _) = plan(&log, &position, true, &[]);
         assert_eq!(segments, [segment(&log, 0)]);
         assert_eq!(fate, Fate::Lost);
         assert!(notice(&log, &position, &fate).unwrap().contains("not counted"));

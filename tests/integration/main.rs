@@ -24,6 +24,7 @@ mod postgres;
 mod progress;
 mod properties;
 mod resume;
+mod rotation_sets;
 #[cfg(unix)]
 mod signals;
 mod sinks;
