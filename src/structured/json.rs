@@ -110,9 +110,11 @@ impl JsonScanner {
                 &self.value
             }
         };
-        match std::str::from_utf8(text) {
-            Ok(_) => Member::Found(text),
-            Err(_) => Member::NotJson,
+        // Most values are ASCII, which a word-at-a-time test says faster than `from_utf8`.
+        if text.is_ascii() || std::str::from_utf8(text).is_ok() {
+            Member::Found(text)
+        } else {
+            Member::NotJson
         }
     }
 }
