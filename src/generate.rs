@@ -272,7 +272,10 @@ const SECTIONS: &[Section] = &[
                  to recognise the file: its device and inode, a digest of its first bytes and of the \
                  bytes before that offset (of the decoded text, for a compressed file). A later run with the same state file resumes there, so no \
                  line is counted twice or missed; a log rotated or truncated meanwhile is noticed, and \
-                 the rest of a rotated one is looked for beside it (access.log.1). Without --sqlite or \
+                 the rest of a rotated one is looked for beside it (access.log.1). A whole rotation \
+                 set may be named (access.log*): each file is then matched by its content with every \
+                 remembered position, whatever its name, so a file renamed or compressed since is \
+                 read from where it was left and never twice. Without --sqlite or \
                  --postgres the file holds the offsets (JSON) and is replaced atomically once every \
                  sink holds the counts they cover; with one of them the offsets are committed in the \
                  table statbuf_checkpoint of that database, in the same transaction as the counts, and \
