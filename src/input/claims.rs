@@ -148,3 +148,69 @@ impl<'p> Named<'p> {
         .is_ok_and(|tail| tail.len() as u64 == tail_len && Digest::of(&tail) == position.tail)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn position_of(path: &Path, key: &Path, offset: u64) -> FilePosition {
+        let meta = std::fs::metadata(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let offset_usize = offset as usize;
+        FilePosition {
+            path: absolute(key),
+            device: meta.dev(),
+            inode: meta.ino(),
+            fingerprint: Digest::of(&bytes[..offset_usize.min(FINGERPRINT_BYTES)]),
+            offset,
+            tail: Digest::of(&bytes[offset_usize.saturating_sub(64)..offset_usize]),
+        }
+    }
+
+    /// logrotate renamed access.log to access.log.1 and a new access.log started: the renamed
+    /// file continues the position kept under the old name, the new one is read whole (its
+    /// path's old content is read as the other named file, not looked for beside it).
+    #[test]
+    fn a_renamed_file_continues_and_the_new_one_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        let old = dir.path().join("access.log.1");
+        std::fs::write(&log, b"a\nb\n").unwrap();
+        let checkpoint = Checkpoint {
+            files: vec![position_of(&log, &log, 4)],
+        };
+        std::fs::write(&log, b"a\nb\nc\n").unwrap();
+        std::fs::rename(&log, &old).unwrap();
+        std::fs::write(&log, b"new\n").unwrap();
+        let claims = Claims::new(&[&log, &old], &checkpoint, true);
+        assert_eq!(claims.start(&absolute(&old)), &Start::Continues(4));
+        assert_eq!(claims.start(&absolute(&log)), &Start::Whole);
+    }
+
+    /// A file that holds two checkpointed contents (the same log kept under two names at two
+    /// runs) continues the furthest; a file whose path's content is nowhere among the named
+    /// files looks for it beside the path.
+    #[test]
+    fn the_furthest_position_is_continued_and_an_unclaimed_one_is_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        let other = dir.path().join("other.log");
+        std::fs::write(&log, b"one\ntwo\nthree\n").unwrap();
+        std::fs::write(&other, b"other\n").unwrap();
+        let checkpoint = Checkpoint {
+            files: vec![
+                position_of(&log, &dir.path().join("gone.log"), 4),
+                position_of(&log, &log, 8),
+                position_of(&other, &other, 6),
+            ],
+        };
+        std::fs::write(&other, b"rewritten\n").unwrap();
+        let claims = Claims::new(&[&log, &other], &checkpoint, true);
+        assert_eq!(claims.start(&absolute(&log)), &Start::Continues(8));
+        assert_eq!(
+            claims.start(&absolute(&other)),
+            &Start::Search(&checkpoint.files[2])
+        );
+        assert_eq!(claims.start(&dir.path().join("unnamed.log")), &Start::Whole);
+    }
+}
