@@ -356,12 +356,17 @@ fn sweep_many_keys() {
             .run();
         assert_output_eq(&run.stdout, &rendered, &run);
     }
-    // Early flushes (--max-keys) cut the run into windows; their sum is the whole.
+    // Early flushes (--max-keys) cut the run into windows; their sum is the whole. A worker
+    // that reaches the limit asks for a flush, which the dispatcher makes when it next looks:
+    // the data is the lines above eight times over, so that many blocks are still to be
+    // dispatched then (the queues hold about ten), whatever the machine's load.
+    let repeated = data.repeat(8);
+    let expected = scale(&expected, 8);
     for (workers, max_keys) in [(2, 20_000), (4, 5_000)] {
         let run = statbuf()
             .args(["-k", "1", "--workers", &workers.to_string()])
             .args(["--block-size", "65536", "--max-keys", &max_keys.to_string()])
-            .stdin(data.clone())
+            .stdin(repeated.clone())
             .run();
         // Without --interval the windows' blocks follow each other unmarked: add every line.
         let mut sum = Counts::new();
