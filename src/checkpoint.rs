@@ -64,6 +64,16 @@ pub struct FilePosition {
     pub tail: Digest,
 }
 
+impl FilePosition {
+    /// Whether its digests have lengths statbuf writes: at most `FINGERPRINT_BYTES` and
+    /// `TAIL_BYTES`, and neither past the offset. A position edited by hand may not, and would
+    /// have statbuf read before the start of a file or allocate for absurd lengths.
+    fn is_sound(&self) -> bool {
+        self.fingerprint.len <= self.offset.min(FINGERPRINT_BYTES as u64)
+            && self.tail.len <= self.offset.min(TAIL_BYTES as u64)
+    }
+}
+
 /// Positions of every input file of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -228,7 +238,11 @@ pub fn resume(
 ) -> anyhow::Result<Resumption> {
     let state = State::lock(path)?;
     let saved = state.load()?;
-    match (store, saved) {
+    let kept_in = match &store {
+        Some(store) => store.flags(),
+        None => path.display().to_string(),
+    };
+    let resumption: anyhow::Result<Resumption> = match (store, saved) {
         (None, None) => Ok(Resumption {
             checkpoint: Checkpoint::default(),
             state_for_offsets: Some(state),
@@ -259,7 +273,19 @@ pub fn resume(
             saved.flags(),
             store.map_or_else(|| "no --sqlite or --postgres".to_string(), |s| s.flags())
         ),
+    };
+    let resumption = resumption?;
+    if let Some(bad) = resumption.checkpoint.files.iter().find(|p| !p.is_sound()) {
+        bail!(
+            "{kept_in}: the offset kept for {} is not one statbuf writes (offset {}, digests of \
+             {} and {} bytes); remove it to count that file from its start",
+            bad.path.display(),
+            bad.offset,
+            bad.fingerprint.len,
+            bad.tail.len
+        );
     }
+    Ok(resumption)
 }
 
 /// `path` with `suffix` added to its file name.

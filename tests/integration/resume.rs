@@ -445,8 +445,20 @@ fn a_partial_last_line_with_kill_9_between_runs() {
 
 #[test]
 fn a_corrupt_or_foreign_state_file_is_refused() {
-    let cases: [(&str, &[u8]); 4] = [
+    let cases: [(&str, &[u8]); 6] = [
         ("garbage", b"this is not { json"),
+        (
+            "a tail longer than its offset",
+            br#"{"statbuf_state": 1, "checkpoint": {"kind": "file", "files": [{"path": "/x/app.log",
+                "device": 1, "inode": 2, "fingerprint": {"len": 4, "fnv1a64": "0"}, "offset": 4,
+                "tail": {"len": 9, "fnv1a64": "0"}}]}}"#,
+        ),
+        (
+            "a fingerprint of 400 TB",
+            br#"{"statbuf_state": 1, "checkpoint": {"kind": "file", "files": [{"path": "/x/app.log",
+                "device": 1, "inode": 2, "fingerprint": {"len": 400000000000000, "fnv1a64": "0"},
+                "offset": 400000000000000, "tail": {"len": 8, "fnv1a64": "0"}}]}}"#,
+        ),
         (
             "an unknown version",
             br#"{"statbuf_state": 99, "checkpoint": {"kind": "file", "files": []}}"#,
