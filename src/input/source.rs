@@ -137,10 +137,6 @@ impl Source {
         &self.file
     }
 
-    pub fn is_regular(&self) -> bool {
-        self.regular
-    }
-
     /// The format it is decoded from, once known.
     pub fn codec(&self) -> Option<Codec> {
         self.codec
