@@ -29,6 +29,30 @@ fn value(text: &str) -> Got {
 const NGINX: &str = r#"{"time":"2026-03-10T14:00:00+00:00","remote_addr":"203.0.113.9","remote_user":"","request":{"method":"GET","uri":"/api/v1/items?id=42&sort=desc","protocol":"HTTP/1.1"},"status":200,"body_bytes_sent":5123,"request_time":0.004,"http_referer":"https:\/\/example.com\/","http_user_agent":"Mozilla/5.0 (X11; Linux x86_64) \"quoted\"","upstream":null,"cached":false}"#;
 
 #[test]
+fn the_end_of_string_text_is_found_wherever_it_is() {
+    let naive = |line: &[u8], at: usize| {
+        (at..line.len())
+            .find(|&i| matches!(line[i], b'"' | b'\\' | 0..=0x1f))
+            .unwrap_or(line.len())
+    };
+    for len in [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 70] {
+        for byte in 0..=255u8 {
+            for special_at in [0, 5, 8, 15, 16, 23, 31, 32, 39, 47, 64, 69] {
+                let mut line = vec![b'a'; len];
+                if let Some(b) = line.get_mut(special_at) {
+                    *b = byte;
+                }
+                for at in [0, 1, 6, 9, 16, 20].into_iter().filter(|&at| at <= len) {
+                    let expected = naive(&line, at);
+                    assert_eq!(next_special(&line, at), expected, "{byte:#x} at {special_at}");
+                    assert_eq!(next_special_portable(&line, at), expected, "{byte:#x}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn members_of_an_access_log_line() {
     assert_eq!(got(NGINX, ".request.uri"), value("/api/v1/items?id=42&sort=desc"));
     assert_eq!(got(NGINX, ".request.method"), value("GET"));
