@@ -19,6 +19,7 @@
 //! overlap instead of following each other.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use crate::key;
@@ -250,6 +251,7 @@ impl Counts {
                 });
                 rows.into_iter().map(|(total, _, at)| (total, at)).collect()
             }
+            (RowOrder::ByBucket, _) => by_bucket(&records, parts, len),
             _ => {
                 let mut rows: Vec<(i64, usize)> = Vec::with_capacity(len);
                 rows.extend(offsets(&records).map(|at| (total_at(&records, at), at)));
@@ -292,6 +294,38 @@ impl RowOrder {
                 .then_with(|| RowOrder::ByCount.compare(a, b, parts)),
         }
     }
+}
+
+/// The rows of `records` (`len` keys of `parts` parts, the first a bucket) in
+/// `RowOrder::ByBucket`. A flush holds few buckets and many keys: the buckets are ranked once,
+/// and each row carries its bucket's rank and the first 8 bytes of the part after the bucket
+/// beside its total, so that most comparisons read no key (keys lie scattered in the arena, and
+/// reading them made the sort of a million rows wait on memory at every comparison).
+fn by_bucket(records: &[u8], parts: usize, len: usize) -> Vec<(i64, usize)> {
+    let bucket_at = |at| key::first_part(key_at(records, at), parts);
+    let mut ranks: HashMap<&[u8], u64, KeyHasher> = HashMap::default();
+    for at in offsets(records) {
+        ranks.entry(bucket_at(at)).or_default();
+    }
+    let mut buckets: Vec<&[u8]> = ranks.keys().copied().collect();
+    buckets.sort_unstable();
+    for (rank, bucket) in (0..).zip(buckets) {
+        ranks.insert(bucket, rank);
+    }
+    let mut rows: Vec<(u64, i64, u64, usize)> = Vec::with_capacity(len);
+    rows.extend(offsets(records).map(|at| {
+        let mut key_parts = key::parts_of(key_at(records, at), parts);
+        let rank = key_parts.next().map_or(0, |bucket| ranks[bucket]);
+        let next = key_prefix(key_parts.next().unwrap_or_default());
+        (rank, total_at(records, at), u64::from_be_bytes(next), at)
+    }));
+    rows.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| key::compare(key_at(records, a.3), key_at(records, b.3), parts))
+    });
+    rows.into_iter().map(|(_, total, _, at)| (total, at)).collect()
 }
 
 /// The first `N` bytes of `key`, zero-padded.
@@ -511,6 +545,42 @@ mod tests {
         expected.sort();
         expected.insert(0, b"z");
         assert_eq!(rows, expected);
+    }
+
+    /// Rows by bucket come in the order `RowOrder::compare` gives, whatever the number of
+    /// parts: ties of count within a bucket, parts alike in their first 8 bytes or equal but
+    /// for trailing zero bytes, composite keys whose second part ties.
+    #[test]
+    fn sorted_by_bucket_as_compare_orders() {
+        let buckets = [
+            "2026-03-10T14:05:00Z",
+            "2026-03-10T14:04:00Z",
+            "1999-12-31T23:59:00Z",
+        ];
+        let parts_after = ["/a", "/products/x", "/products/y", "/products", "/products\0", ""];
+        for parts in 1..=3 {
+            let mut c = Counts::new();
+            for (i, bucket) in buckets.iter().enumerate() {
+                for (j, after) in parts_after.iter().enumerate() {
+                    let mut key = Vec::new();
+                    key::encode_part(&mut key, bucket.as_bytes(), parts == 1);
+                    if parts >= 2 {
+                        key::encode_part(&mut key, after.as_bytes(), parts == 2);
+                    }
+                    if parts == 3 {
+                        key::encode_part(&mut key, &[b'0' + (j % 2) as u8], true);
+                    }
+                    c.add(&key, ((i + j) % 3) as i64);
+                }
+            }
+            let mut expected: Vec<(Vec<u8>, i64)> = c.iter().map(|(k, n)| (k.to_vec(), n)).collect();
+            expected.sort_by(|a, b| RowOrder::ByBucket.compare((&a.0, a.1), (&b.0, b.1), parts));
+            let sorted = c.into_sorted(RowOrder::ByBucket, parts);
+            let rows: Vec<(Vec<u8>, i64)> = (0..sorted.len())
+                .map(|i| (sorted.row(i).0.to_vec(), sorted.row(i).1))
+                .collect();
+            assert_eq!(rows, expected, "{parts} parts");
+        }
     }
 
     #[test]

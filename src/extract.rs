@@ -138,29 +138,44 @@ pub struct Extractor {
     filter: Option<LineFilter>,
     bucketer: Option<Bucketer>,
     keys: Keys,
-    /// A bucketed key: the bucket, then the key's own parts.
-    bucketed: Vec<u8>,
 }
 
-/// The start of a line's bucket, as its text, cached while lines stay in one bucket.
+/// The bucket of each line, and the key it heads.
 struct Bucketer {
     reader: TimeReader,
     width: u64,
+    /// Whether the bucket is the whole key (`--bucket` with no key flag).
+    alone: bool,
+    /// The start of the bucket of the last line that had a time.
     start: Option<i64>,
+    /// The last bucketed key: the bucket's text encoded as the key's first part (or as the
+    /// whole key), then the line's own parts. Lines of one bucket only change what follows it.
+    key: Vec<u8>,
+    /// The length of the bucket's part of `key`.
+    bucket_len: usize,
+    /// The bucket's text, written there before it is encoded into `key`.
     text: Vec<u8>,
 }
 
 impl Bucketer {
-    /// The text of the bucket of `line`'s time, or `None` when it has none.
+    /// Leaves `key` holding the bucket of `line`'s time, alone; `false` when the line has none.
     #[inline]
-    fn bucket_of(&mut self, line: &[u8]) -> Option<&[u8]> {
-        let start = logtime::bucket_start(self.reader.seconds(line)?, self.width);
+    fn start_key(&mut self, line: &[u8]) -> bool {
+        let Some(seconds) = self.reader.seconds(line) else {
+            return false;
+        };
+        let start = logtime::bucket_start(seconds, self.width);
         if self.start != Some(start) {
             self.text.clear();
             logtime::write_rfc3339_utc(start, &mut self.text);
+            self.key.clear();
+            // A bucket prefixed to an encoded key is an encoded key with one more part.
+            encode_part(&mut self.key, &self.text, self.alone);
+            self.bucket_len = self.key.len();
             self.start = Some(start);
         }
-        Some(&self.text)
+        self.key.truncate(self.bucket_len);
+        true
     }
 }
 
@@ -171,11 +186,13 @@ impl Extractor {
             bucketer: spec.bucket.as_ref().map(|bucket| Bucketer {
                 reader: TimeReader::new(&bucket.time),
                 width: bucket.width,
+                alone: matches!(spec.key, KeySource::Bucket),
                 start: None,
+                key: Vec::new(),
+                bucket_len: 0,
                 text: Vec::new(),
             }),
             keys: Keys::new(spec),
-            bucketed: Vec::new(),
         }
     }
 
@@ -190,24 +207,20 @@ impl Extractor {
         let Some(bucketer) = self.bucketer.as_mut() else {
             return self.keys.extract(line);
         };
-        let Some(bucket) = bucketer.bucket_of(line) else {
+        if !bucketer.start_key(line) {
             return Outcome::NoTime;
-        };
-        // A bucket prefixed to an encoded key is an encoded key with one more part.
-        self.bucketed.clear();
-        if matches!(self.keys.spec.key, KeySource::Bucket) {
-            encode_part(&mut self.bucketed, bucket, true);
+        }
+        if bucketer.alone {
             self.keys.split(line);
             return match self.keys.value(line) {
-                Ok(value) => Outcome::Key(&self.bucketed, value),
+                Ok(value) => Outcome::Key(&bucketer.key, value),
                 Err(no_value) => no_value.outcome(),
             };
         }
-        encode_part(&mut self.bucketed, bucket, false);
         match self.keys.extract(line) {
             Outcome::Key(key, value) => {
-                self.bucketed.extend_from_slice(key);
-                Outcome::Key(&self.bucketed, value)
+                bucketer.key.extend_from_slice(key);
+                Outcome::Key(&bucketer.key, value)
             }
             other => other,
         }

@@ -90,10 +90,7 @@ impl KeySchema {
 
     /// Splits an encoded key into its parts (no tags).
     pub fn parts_of<'k>(&self, key: &'k [u8]) -> Parts<'k> {
-        Parts {
-            rest: key,
-            left: self.parts(),
-        }
+        parts_of(key, self.parts())
     }
 }
 
@@ -130,12 +127,15 @@ pub fn compare(a: &[u8], b: &[u8], parts: usize) -> std::cmp::Ordering {
 
 /// The first part of an encoded key of `parts` parts.
 pub fn first_part(key: &[u8], parts: usize) -> &[u8] {
+    parts_of(key, parts).next().unwrap_or_default()
+}
+
+/// The parts of an encoded key of `parts` parts (no tags).
+pub fn parts_of(key: &[u8], parts: usize) -> Parts<'_> {
     Parts {
         rest: key,
         left: parts,
     }
-    .next()
-    .unwrap_or_default()
 }
 
 /// The parts of an encoded key, in order.
