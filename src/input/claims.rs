@@ -153,18 +153,9 @@ impl<'p> Named<'p> {
 mod tests {
     use super::*;
 
+    /// Where `path` stands after its first `offset` bytes, kept under the absolute `key`.
     fn position_of(path: &Path, key: &Path, offset: u64) -> FilePosition {
-        let meta = std::fs::metadata(path).unwrap();
-        let bytes = std::fs::read(path).unwrap();
-        let offset_usize = offset as usize;
-        FilePosition {
-            path: absolute(key),
-            device: meta.dev(),
-            inode: meta.ino(),
-            fingerprint: Digest::of(&bytes[..offset_usize.min(FINGERPRINT_BYTES)]),
-            offset,
-            tail: Digest::of(&bytes[offset_usize.saturating_sub(64)..offset_usize]),
-        }
+        crate::input::test_positions::position_of(path, &absolute(key), offset)
     }
 
     /// logrotate renamed access.log to access.log.1 and a new access.log started: the renamed

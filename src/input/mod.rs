@@ -298,6 +298,30 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// What the tests of checkpointed reading build their positions from.
+#[cfg(test)]
+mod test_positions {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    use crate::checkpoint::{Digest, FINGERPRINT_BYTES, FilePosition, TAIL_BYTES};
+
+    /// Where the file at `path` stands after its first `offset` bytes, kept under `key`.
+    pub fn position_of(path: &Path, key: &Path, offset: u64) -> FilePosition {
+        let meta = std::fs::metadata(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let end = offset as usize;
+        FilePosition {
+            path: key.to_path_buf(),
+            device: meta.dev(),
+            inode: meta.ino(),
+            fingerprint: Digest::of(&bytes[..end.min(FINGERPRINT_BYTES)]),
+            offset,
+            tail: Digest::of(&bytes[end.saturating_sub(TAIL_BYTES)..end]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

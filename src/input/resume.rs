@@ -229,18 +229,9 @@ fn find_beside(
 mod tests {
     use super::*;
 
+    /// Where `path` stands after its first `offset` bytes, under its own name.
     fn position_of(path: &Path, offset: u64) -> FilePosition {
-        let meta = std::fs::metadata(path).unwrap();
-        let bytes = std::fs::read(path).unwrap();
-        let offset_usize = offset as usize;
-        FilePosition {
-            path: path.to_path_buf(),
-            device: meta.dev(),
-            inode: meta.ino(),
-            fingerprint: Digest::of(&bytes[..offset_usize.min(256)]),
-            offset,
-            tail: Digest::of(&bytes[offset_usize.saturating_sub(64)..offset_usize]),
-        }
+        crate::input::test_positions::position_of(path, path, offset)
     }
 
     #[test]
